@@ -263,8 +263,9 @@ static int run_tokenize(const darwin_model *m, const opts *o) {
         printf("]\n");
     } else {
         for (int i = 0; i < n; i++) {
-            size_t pl;
+            size_t pl = 0;
             const char *p = darwin_token_piece(m, ids[i], &pl);
+            if (!p) p = "";
             printf("%6d -> '%.*s'\n", ids[i], (int)pl, p);
         }
     }

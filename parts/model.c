@@ -7,15 +7,6 @@ typedef struct hparams {
     int conv_k, d_inner, d_state, n_group, dt_rank, head_v, conv_ch;  /* Kc, Cv, dk, Hk, Hv, dv, C */
 } hparams;
 
-/* a weight matrix: rows of `cols` values of one quant type, in the mapping or dequantized to f32 */
-typedef struct mat {
-    const tensor *t;
-    const qtype *type;
-    const uint8_t *data;
-    uint64_t row_bytes;
-    int64_t rows, cols;
-} mat;
-
 enum { BLK_DELTA, BLK_ATTN, BLK_MTP };
 
 typedef struct block {
@@ -329,15 +320,6 @@ static float silu(float x) { return x / (1.0f + expf(-x)); }
 static float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 static float softplus(float x) { return x > 20.0f ? x : logf(1.0f + expf(x)); }
 
-static float dot_f32(const float *a, const float *b, int64_t n) {
-    float acc[8] = {0};
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++) acc[k] += a[i + k] * b[i + k];
-    for (; i < n; i++) acc[0] += a[i] * b[i];
-    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-}
-
 /* NEOX rotation of the first n_rot dims at position p, angles stepped like the reference (float) */
 static void rope(float *x, int n_rot, int p, float base) {
     float step = powf(base, -2.0f / n_rot), theta = (float)p;
@@ -345,33 +327,6 @@ static void rope(float *x, int n_rot, int p, float base) {
         float c = cosf(theta), s = sinf(theta), a = x[i], b = x[i + n_rot / 2];
         x[i] = a * c - b * s;
         x[i + n_rot / 2] = a * s + b * c;
-    }
-}
-
-/* ---- matrix products --------------------------------------------------------------------------- */
-
-/* Y[t][o] = sum_i W[o][i] * X[t][i] for n tokens: each weight row is decoded once and applied to the
- * whole batch, rows split over the threads. */
-typedef struct matmul_job {
-    const mat *w;
-    const float *x;
-    float *y;
-    int n;
-    int64_t ldx, ldy, r0, r1;
-    float **scratch;
-} matmul_job;
-
-static void matmul_rows(void *arg, int ith, int nth) {
-    const matmul_job *j = arg;
-    const mat *w = j->w;
-    int64_t a, b;
-    split_range(j->r1 - j->r0, ith, nth, &a, &b);
-    float *row = j->scratch[ith];
-    for (int64_t r = j->r0 + a; r < j->r0 + b; r++) {
-        const uint8_t *src = w->data + (uint64_t)r * w->row_bytes;
-        const float *wr = (const float *)(const void *)src;
-        if (w->type->id != 0) { w->type->deq(src, row, w->cols); wr = row; }
-        for (int t = 0; t < j->n; t++) j->y[t * j->ldy + r - j->r0] = dot_f32(wr, j->x + t * j->ldx, w->cols);
     }
 }
 
@@ -393,7 +348,8 @@ struct darwin_ctx {
     float *logits;                     /* rows of logits of the last eval */
     int64_t logits_cap;
     int last_n, last_all;
-    float **scratch;                   /* per thread: a decoded weight row, attention scores */
+    float **scratch;                   /* per thread: attention scores, delta-net vectors */
+    mm_ws ws;                          /* matrix-product workspace */
 };
 
 static const qtype *cache_qtype(int t) {
@@ -446,12 +402,12 @@ static int ctx_alloc(darwin_ctx *c) {
         !(c->b1 = xcalloc((size_t)(ub * w1), 4)) || !(c->b2 = xcalloc((size_t)(ub * w2), 4)) ||
         !(c->b3 = xcalloc((size_t)(ub * w3), 4)) || !(c->b4 = xcalloc((size_t)(ub * w4), 4)) ||
         !(c->hidden = xcalloc((size_t)c->p.n_batch * (size_t)D, 4))) return -1;
-    /* per thread: a decoded weight row, or attention scores + a K/V row + an accumulator, or delta-net q, k, o */
-    int64_t sc = max64(max64(c->p.n_ctx + 2 * (int64_t)h->head_dim, 2 * D), max64(max64(h->n_ff, h->d_inner), qd));
-    sc = max64(sc, 2 * (int64_t)h->d_state + h->head_v);
+    /* per thread: attention scores + a K/V row + an accumulator, or delta-net q, k, o */
+    int64_t sc = max64(c->p.n_ctx + 2 * (int64_t)h->head_dim, 2 * (int64_t)h->d_state + h->head_v);
     if (!(c->scratch = xcalloc((size_t)c->pool->n, sizeof *c->scratch))) return -1;
     for (int i = 0; i < c->pool->n; i++) if (!(c->scratch[i] = xcalloc((size_t)sc, 4))) return -1;
-    return 0;
+    int64_t maxcols = max64(max64(2 * D, h->n_ff), max64(h->d_inner, qd));
+    return mm_ws_init(&c->ws, c->pool->n, maxcols, c->p.n_ubatch);
 }
 
 darwin_ctx *darwin_ctx_new(darwin_model *m, const darwin_ctx_params *params) {
@@ -479,6 +435,7 @@ void darwin_ctx_free(darwin_ctx *c) {
     free(c->k); free(c->v); free(c->conv); free(c->ssm); free(c->scratch);
     free(c->x); free(c->xn); free(c->b1); free(c->b2); free(c->b3); free(c->b4); free(c->bo);
     free(c->hidden); free(c->logits);
+    mm_ws_free(&c->ws, c->pool ? c->pool->n : 0);
     pool_free(c->pool);
     free(c);
 }
@@ -488,8 +445,7 @@ int darwin_n_past(const darwin_ctx *c) { return c->n_past; }
 int darwin_n_ctx(const darwin_ctx *c) { return c->p.n_ctx; }
 
 static void matmul(darwin_ctx *c, const mat *w, const float *x, int64_t ldx, int n, float *y, int64_t ldy) {
-    matmul_job j = { w, x, y, n, ldx, ldy, 0, w->rows, c->scratch };
-    pool_run(c->pool, matmul_rows, &j);
+    mm_run(c->pool, &c->ws, w, x, ldx, n, y, ldy);
 }
 
 /* ---- blocks -------------------------------------------------------------------------------------- */
