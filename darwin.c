@@ -38,6 +38,12 @@ static void set_error(const char *fmt, ...) {
 
 const char *darwin_last_error(void) { return g_error; }
 
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 /* allocation failures are reported like any other error, never dereferenced */
 static void *xcalloc(size_t n, size_t size) {
     void *p = (n && size) ? calloc(n, size) : NULL;

@@ -348,6 +348,7 @@ struct darwin_ctx {
     float *logits;                     /* rows of logits of the last eval */
     int64_t logits_cap;
     int last_n, last_all;
+    double t_eval_ms;                  /* time spent in darwin_eval, for the speculative statistics */
     float **scratch;                   /* per thread: attention scores, delta-net vectors */
     mm_ws ws;                          /* matrix-product workspace */
 };
@@ -679,12 +680,14 @@ int darwin_eval(darwin_ctx *c, const int32_t *tok, int n, int all_logits) {
     if (c->n_past + n > c->p.n_ctx) { set_error("context full: %d + %d tokens exceed the context of %d (-c)", c->n_past, n, c->p.n_ctx); return -1; }
     if (check_tokens(c, tok, n) || logits_reserve(c, all_logits ? n : 1)) return -1;
     int64_t V = c->m->hp.n_vocab;
+    double t0 = now_ms();
     for (int off = 0; off < n; off += c->p.n_ubatch) {
         int nu = n - off < c->p.n_ubatch ? n - off : c->p.n_ubatch;
         int lo = all_logits ? 0 : off + nu == n ? nu - 1 : nu;
         forward_ubatch(c, tok + off, nu, off, lo, all_logits ? c->logits + off * V : c->logits);
     }
     c->last_n = n; c->last_all = all_logits;
+    c->t_eval_ms += now_ms() - t0;
     return 0;
 }
 
