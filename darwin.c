@@ -419,10 +419,11 @@ static int gguf_place_tensors(gguf_file *g) {
     return 0;
 }
 
-static int gguf_open(gguf_file *g, const char *path) {
+/* Parse the GGUF held in fm (which g takes over); path only names it in messages. */
+static int gguf_parse(gguf_file *g, const char *path, filemap fm) {
     memset(g, 0, sizeof *g);
     g->path = path;
-    if (file_map(path, &g->fm)) return -1;
+    g->fm = fm;
     cursor c = { g, 0 };
     uint32_t magic;
     if (cur_u32(&c, &magic, "magic")) goto fail;
@@ -445,6 +446,12 @@ static int gguf_open(gguf_file *g, const char *path) {
 fail:
     gguf_close(g);
     return -1;
+}
+
+static int gguf_open(gguf_file *g, const char *path) {
+    filemap fm;
+    memset(g, 0, sizeof *g);
+    return file_map(path, &fm) ? -1 : gguf_parse(g, path, fm);
 }
 
 static const tensor *gguf_tensor(const gguf_file *g, const char *name) {

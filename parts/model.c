@@ -256,15 +256,22 @@ darwin_model_params darwin_model_default_params(void) {
     return p;
 }
 
-darwin_model *darwin_model_load(const char *path, const darwin_model_params *params) {
+/* the model in an opened GGUF, which it takes over (also on failure) */
+static darwin_model *model_from_gguf(gguf_file *g, const darwin_model_params *params) {
     darwin_model_params dp = darwin_model_default_params();
     if (!params) params = &dp;
     darwin_model *m = xcalloc(1, sizeof *m);
-    if (!m) return NULL;
+    if (!m) { gguf_close(g); return NULL; }
+    m->g = *g;
     m->dequantized = params->dequantize;
     m->n_threads = params->n_threads > 0 ? params->n_threads : physical_cores();
-    if (gguf_open(&m->g, path) || load_model(m)) { darwin_model_free(m); return NULL; }
+    if (load_model(m)) { darwin_model_free(m); return NULL; }
     return m;
+}
+
+darwin_model *darwin_model_load(const char *path, const darwin_model_params *params) {
+    gguf_file g;
+    return gguf_open(&g, path) ? NULL : model_from_gguf(&g, params);
 }
 
 void darwin_model_free(darwin_model *m) {
