@@ -30,3 +30,16 @@ clean-bin:
 clean: clean-bin
 
 .PHONY: all test sanitize clean clean-bin
+
+# libFuzzer harness for the loader (needs clang): runs FUZZ_SECONDS over a scratch corpus seeded with tests/data/corpus
+FUZZ_SECONDS ?= 600
+FUZZ_CC      ?= clang
+tests/bin/fuzz_gguf: tests/fuzz_gguf.c $(SRC)
+	@mkdir -p tests/bin
+	$(FUZZ_CC) -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -std=c11 -pthread -o $@ tests/fuzz_gguf.c -lm
+
+fuzz: tests/bin/fuzz_gguf
+	@mkdir -p tests/bin/fuzz-corpus
+	tests/bin/fuzz_gguf -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 -max_len=70000 -print_final_stats=1 tests/bin/fuzz-corpus tests/data/corpus
+
+.PHONY: fuzz

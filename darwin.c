@@ -261,6 +261,11 @@ static int cur_str(cursor *c, gstr *s, const char *what) {
 }
 
 static int gstr_eq(gstr a, const char *b) { size_t n = strlen(b); return a.n == n && memcmp(a.s, b, n) == 0; }
+static int gstr_cmp(const void *x, const void *y) {
+    const gstr *a = x, *b = y;
+    int r = memcmp(a->s, b->s, a->n < b->n ? (size_t)a->n : (size_t)b->n);
+    return r ? r : (a->n > b->n) - (a->n < b->n);
+}
 
 /* Skip (and validate) one value of type t; arrays of strings get an index for random access. */
 static int gguf_read_value(cursor *c, gguf_kv *kv, uint32_t t, int depth) {
@@ -278,7 +283,8 @@ static int gguf_read_value(cursor *c, gguf_kv *kv, uint32_t t, int depth) {
     if (depth > 4) { set_error("%s: metadata key '%.*s': arrays nested too deeply", c->g->path, (int)kv->key.n, kv->key.s); return -1; }
     /* every element takes at least one byte (strings 8): a count beyond the file is a corrupt count */
     uint64_t min = et == GT_STR ? 8 : et == GT_ARR ? 12 : GT_SIZE[et], span;
-    if (!mul_ok(n, min, &span) || cur_need(c, span, "array data")) return -1;
+    if (!mul_ok(n, min, &span)) { set_error("%s: metadata key '%.*s': array length %llu is too large", c->g->path, (int)kv->key.n, kv->key.s, (unsigned long long)n); return -1; }
+    if (cur_need(c, span, "array data")) return -1;
     if (depth == 0) { kv->arr_type = et; kv->arr_n = n; kv->data = c->g->fm.data + c->pos; }
     if (et == GT_STR && depth == 0) {
         if (n && !(kv->strs = xcalloc(n, sizeof(gstr)))) return -1;
@@ -353,11 +359,19 @@ static int gguf_read_kvs(gguf_file *g, cursor *c) {
     for (uint64_t i = 0; i < g->n_kv; i++) {
         gguf_kv *kv = &g->kv[i];
         if (cur_str(c, &kv->key, "metadata key") || cur_u32(c, &kv->type, "metadata type")) return -1;
-        for (uint64_t j = 0; j < i; j++)
-            if (g->kv[j].key.n == kv->key.n && !memcmp(g->kv[j].key.s, kv->key.s, kv->key.n)) {
-                set_error("%s: duplicate metadata key '%.*s'", g->path, (int)kv->key.n, kv->key.s); return -1;
-            }
         if (gguf_read_value(c, kv, kv->type, 0)) return -1;
+    }
+    /* duplicate keys: sorted, so that a file with millions of keys cannot take quadratic time */
+    if (g->n_kv > 1) {
+        gstr *keys = xcalloc(g->n_kv, sizeof *keys);
+        if (!keys) return -1;
+        for (uint64_t i = 0; i < g->n_kv; i++) keys[i] = g->kv[i].key;
+        qsort(keys, g->n_kv, sizeof *keys, gstr_cmp);
+        for (uint64_t i = 1; i < g->n_kv; i++)
+            if (!gstr_cmp(&keys[i - 1], &keys[i])) {
+                set_error("%s: duplicate metadata key '%.*s'", g->path, (int)keys[i].n, keys[i].s); free(keys); return -1;
+            }
+        free(keys);
     }
     int64_t al = 32;
     const gguf_kv *a = gguf_find(g, "general.alignment");
@@ -402,7 +416,15 @@ static int tensor_read_info(gguf_file *g, cursor *c, tensor *t) {
     return 0;
 }
 
-/* Bound every tensor by the file and reject duplicate names. */
+static int tensor_cmp_name(const void *x, const void *y) {
+    return strcmp((*(const tensor *const *)x)->name, (*(const tensor *const *)y)->name);
+}
+static int tensor_cmp_offset(const void *x, const void *y) {
+    uint64_t a = (*(const tensor *const *)x)->offset, b = (*(const tensor *const *)y)->offset;
+    return (a > b) - (a < b);
+}
+
+/* Bound every tensor by the file, reject duplicate names and overlapping data (sorted: n log n). */
 static int gguf_place_tensors(gguf_file *g) {
     for (uint64_t i = 0; i < g->n_tensors; i++) {
         tensor *t = &g->t[i];
@@ -413,10 +435,22 @@ static int gguf_place_tensors(gguf_file *g) {
             return -1;
         }
         t->data = g->fm.data + start;
-        for (uint64_t j = 0; j < i; j++)
-            if (!strcmp(g->t[j].name, t->name)) { set_error("%s: duplicate tensor name %s", g->path, t->name); return -1; }
     }
-    return 0;
+    if (g->n_tensors < 2) return 0;
+    tensor **ix = xcalloc(g->n_tensors, sizeof *ix);
+    if (!ix) return -1;
+    for (uint64_t i = 0; i < g->n_tensors; i++) ix[i] = &g->t[i];
+    int rc = 0;
+    qsort(ix, g->n_tensors, sizeof *ix, tensor_cmp_name);
+    for (uint64_t i = 1; i < g->n_tensors && !rc; i++)
+        if (!strcmp(ix[i - 1]->name, ix[i]->name)) { set_error("%s: duplicate tensor name %s", g->path, ix[i]->name); rc = -1; }
+    qsort(ix, g->n_tensors, sizeof *ix, tensor_cmp_offset);
+    for (uint64_t i = 1; i < g->n_tensors && !rc; i++)
+        if (ix[i]->offset < ix[i - 1]->offset + ix[i - 1]->nbytes) {   /* no overflow: both within the file */
+            set_error("%s: tensor %s overlaps the data of tensor %s", g->path, ix[i]->name, ix[i - 1]->name); rc = -1;
+        }
+    free(ix);
+    return rc;
 }
 
 /* Parse the GGUF held in fm (which g takes over); path only names it in messages. */
@@ -482,6 +516,12 @@ static const tensor *gguf_tensor(const gguf_file *g, const char *name) {
 /* ============================================================================================ */
 
 #include "parts/sample.c"
+
+/* ============================================================================================ */
+/* Speculation                                                                                  */
+/* ============================================================================================ */
+
+#include "parts/spec.c"
 
 /* ============================================================================================ */
 /* CLI                                                                                          */

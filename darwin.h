@@ -89,10 +89,11 @@ size_t darwin_snapshot_bytes(const darwin_ctx *ctx);
 
 /* MTP block: evaluate n tokens at positions pos.. paired with the previous hidden rows (hprev: n rows of
  * n_embd, row i being the main model's post-norm hidden state of position pos+i-1, or zeros at 0).
- * Writes the MTP logits of every row to logits (n x n_vocab, may be NULL) and its hidden output
- * (n x n_embd, may be NULL). The MTP KV cache is filled at positions pos..pos+n-1. */
+ * Writes the MTP logits to logits (may be NULL): every row (n x n_vocab) with all_logits, else the last
+ * row's; and its hidden output (n x n_embd, may be NULL). The MTP KV cache is filled at positions
+ * pos..pos+n-1. */
 int darwin_mtp_eval(darwin_ctx *ctx, const int32_t *tokens, const float *hprev, int n, int pos,
-                    float *logits, float *hidden);
+                    float *logits, int all_logits, float *hidden);
 
 /* ---- sampling ------------------------------------------------------------------------------- */
 
@@ -114,6 +115,41 @@ void darwin_sampler_free(darwin_sampler *s);
 int32_t darwin_sample(darwin_sampler *s, const float *logits);
 /* record a token as part of the history the penalties look at */
 void darwin_sampler_accept(darwin_sampler *s, int32_t token);
+
+/* ---- generation with speculative decoding ------------------------------------------------- */
+
+/* A generator drafts tokens cheaply (the model's MTP block, or prompt lookup) and verifies them with one
+ * batched evaluation; the standard acceptance rule keeps the output distribution exactly the target's,
+ * and the recurrent state is rolled back to the last accepted token without re-decoding. */
+enum darwin_spec_type { DARWIN_SPEC_NONE = 0, DARWIN_SPEC_MTP = 1, DARWIN_SPEC_NGRAM = 2 };
+
+typedef struct darwin_spec_params {
+    int type;       /* darwin_spec_type */
+    int n_max;      /* most drafts per round (default 3) */
+    float p_min;    /* MTP: stop drafting below this probability (default 0.75; the first draft is kept) */
+} darwin_spec_params;
+
+typedef struct darwin_spec_stats {
+    int64_t drafted, accepted;   /* draft tokens proposed and accepted */
+    int64_t rounds, emitted;     /* verifications and tokens produced by them */
+} darwin_spec_stats;
+
+typedef struct darwin_gen darwin_gen;
+darwin_spec_params darwin_spec_default_params(void);
+/* memory the drafting needs beyond the context itself (MTP KV cache, saved recurrent states) */
+size_t darwin_spec_memory(const darwin_ctx *ctx, const darwin_spec_params *params);
+/* ctx must have been made with mtp = 1 for DARWIN_SPEC_MTP */
+darwin_gen *darwin_gen_new(darwin_ctx *ctx, darwin_sampler *sampler, const darwin_spec_params *params);
+void darwin_gen_free(darwin_gen *gen);
+/* Evaluate the prompt (with an empty context) and sample the first token. mtp_logits, if not NULL,
+ * receives the MTP block's logits of every prompt row (n x n_vocab) computed while its cache warms up. */
+int darwin_gen_prompt(darwin_gen *gen, const int32_t *ids, int n, float *mtp_logits);
+/* The next tokens (at least 1, at most max): the first call returns the token sampled from the prompt,
+ * each later call one verification round. Returns the count, or -1 (context full, error). */
+int darwin_gen_next(darwin_gen *gen, int32_t *out, int max);
+/* the logits the last returned token was sampled from */
+const float *darwin_gen_logits(const darwin_gen *gen);
+darwin_spec_stats darwin_gen_stats(const darwin_gen *gen);
 
 #ifdef __cplusplus
 }

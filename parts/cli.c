@@ -9,6 +9,8 @@ typedef struct opts {
     const char *bench_p, *bench_n;
     darwin_sampler_params sp;
     int64_t seed;
+    darwin_spec_params spec;
+    int spec_set;                    /* --spec-type or --no-spec given */
 } opts;
 
 enum { MODE_GENERATE, MODE_INFO, MODE_DUMP, MODE_TOKENIZE, MODE_PERPLEXITY, MODE_BENCH };
@@ -44,6 +46,10 @@ static void usage(void) {
         "  --presence-penalty P       presence penalty (default 0.0 = off)\n"
         "  -s, --seed N               random seed (default -1: random)\n"
         "  --ignore-eos               do not stop at end-of-generation tokens\n"
+        "  --spec-type mtp[:n_max=N,p_min=P] | ngram[:n_max=N]\n"
+        "                             speculative drafting (default: mtp:n_max=3,p_min=0.75 when the\n"
+        "                             model has an MTP block, else none)\n"
+        "  --no-spec                  no speculative drafting\n"
         "  --no-display-prompt        do not echo the prompt\n"
         "  --ids                      with --tokenize: print only [id, id, ...]\n"
         "  --no-parse-special         do not turn special-token text into special tokens\n"
@@ -87,15 +93,38 @@ static int parse_cache_type(const char *flag, const char *v, int *out) {
     return fail("invalid value '%s' for %s (f16, f32 or q8_0)", v, flag);
 }
 
+/* ik_llama.cpp's syntax: mtp[:n_max=N,p_min=P] or ngram[:n_max=N] */
+static int parse_spec(const char *v, darwin_spec_params *p) {
+    const char *colon = strchr(v, ':');
+    size_t n = colon ? (size_t)(colon - v) : strlen(v);
+    if (n == 3 && !strncmp(v, "mtp", 3)) p->type = DARWIN_SPEC_MTP;
+    else if (n == 5 && !strncmp(v, "ngram", 5)) p->type = DARWIN_SPEC_NGRAM;
+    else if (n == 4 && !strncmp(v, "none", 4)) p->type = DARWIN_SPEC_NONE;
+    else return fail("invalid value '%s' for --spec-type (mtp[:n_max=N,p_min=P] or ngram[:n_max=N])", v);
+    for (const char *s = colon; s && *s; s = strchr(s, ',')) {
+        s++;
+        char key[16];
+        float val;
+        int used = 0;
+        if (sscanf(s, "%15[a-z_]=%f%n", key, &val, &used) != 2 || (s[used] && s[used] != ','))
+            return fail("invalid option in --spec-type '%s' (expected key=value)", v);
+        if (!strcmp(key, "n_max") && val >= 1 && val <= 64 && val == (int)val) p->n_max = (int)val;
+        else if (!strcmp(key, "p_min") && val >= 0 && val <= 1 && p->type == DARWIN_SPEC_MTP) p->p_min = val;
+        else return fail("invalid option '%s' in --spec-type (n_max 1..64, p_min 0..1 for mtp)", key);
+    }
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, opts *o) {
     memset(o, 0, sizeof *o);
     o->n_predict = -1; o->n_ctx = 4096; o->n_batch = 2048; o->n_ubatch = 512; o->reps = 5; o->seed = -1;
     o->sp = darwin_sampler_default_params();
+    o->spec = darwin_spec_default_params();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int flag = 1;
         static const char *const switches[] = { "--info", "--tokenize", "--perplexity", "--bench", "--ignore-eos", "--no-display-prompt",
-                                                "--ids", "--no-parse-special", "--dequantize", "-v", "--verbose", "-h", "--help" };
+                                                "--ids", "--no-parse-special", "--dequantize", "-v", "--verbose", "-h", "--help", "--no-spec" };
         for (size_t k = 0; k < sizeof switches / sizeof *switches; k++) if (!strcmp(a, switches[k])) flag = 0;
         if (!flag) {
             if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(); exit(0); }
@@ -108,6 +137,7 @@ static int parse_args(int argc, char **argv, opts *o) {
             else if (!strcmp(a, "--ids")) o->ids = 1;
             else if (!strcmp(a, "--no-parse-special")) o->no_parse_special = 1;
             else if (!strcmp(a, "--dequantize")) o->dequantize = 1;
+            else if (!strcmp(a, "--no-spec")) { o->spec.type = DARWIN_SPEC_NONE; o->spec_set = 1; }
             else o->verbose = 1;
             continue;
         }
@@ -135,6 +165,7 @@ static int parse_args(int argc, char **argv, opts *o) {
         else if (!strcmp(a, "--repeat-penalty")) r = parse_float(a, v, &o->sp.repeat_penalty);
         else if (!strcmp(a, "--repeat-last-n")) r = parse_int(a, v, 0, 1 << 20, &o->sp.repeat_last_n);
         else if (!strcmp(a, "--presence-penalty")) r = parse_float(a, v, &o->sp.presence_penalty);
+        else if (!strcmp(a, "--spec-type")) { r = parse_spec(v, &o->spec); o->spec_set = 1; }
         else if (!strcmp(a, "-s") || !strcmp(a, "--seed")) { int s; r = parse_int(a, v, -1, INT32_MAX, &s); o->seed = s; }
         else return fail("unknown argument '%s' (see -h)", a);
         if (r) return 1;
@@ -276,13 +307,6 @@ static void write_piece(const darwin_model *m, int32_t id) {
     fflush(stdout);
 }
 
-/* prompt evaluation in chunks of n_batch: logits for the last row only */
-static int eval_prompt(darwin_ctx *c, const int32_t *ids, int n, int n_batch) {
-    for (int off = 0; off < n; off += n_batch)
-        if (darwin_eval(c, ids + off, n - off < n_batch ? n - off : n_batch, 0)) return -1;
-    return 0;
-}
-
 static void print_perf(double load_ms, double pp_ms, int n_pp, double tg_ms, int n_tg, double total_ms) {
     fprintf(stderr, "\ndarwin_perf:        load time = %10.2f ms\n", load_ms);
     fprintf(stderr, "darwin_perf: prompt eval time = %10.2f ms / %5d tokens (%8.2f ms per token, %8.2f tokens per second)\n",
@@ -292,10 +316,24 @@ static void print_perf(double load_ms, double pp_ms, int n_pp, double tg_ms, int
     fprintf(stderr, "darwin_perf:       total time = %10.2f ms / %5d tokens\n", total_ms, n_pp + n_tg);
 }
 
-static darwin_ctx *make_ctx(darwin_model *m, const opts *o, int n_ctx) {
+static void print_spec_stats(const darwin_spec_stats *st) {
+    fprintf(stderr, "darwin_perf: draft acceptance rate = %.5f (%5lld accepted / %5lld generated)\n",
+            st->drafted ? (double)st->accepted / st->drafted : 0.0, (long long)st->accepted, (long long)st->drafted);
+    fprintf(stderr, "darwin_perf: %.3f tokens per verification (%lld verifications)\n",
+            st->rounds ? (double)st->emitted / st->rounds : 0.0, (long long)st->rounds);
+}
+
+static darwin_ctx *make_ctx(darwin_model *m, const opts *o, int n_ctx, int mtp) {
     darwin_ctx_params cp = darwin_ctx_default_params();
-    cp.n_ctx = n_ctx; cp.n_batch = o->n_batch; cp.n_ubatch = o->n_ubatch; cp.type_k = o->ctk; cp.type_v = o->ctv;
+    cp.n_ctx = n_ctx; cp.n_batch = o->n_batch; cp.n_ubatch = o->n_ubatch; cp.type_k = o->ctk; cp.type_v = o->ctv; cp.mtp = mtp;
     return darwin_ctx_new(m, &cp);
+}
+
+/* MTP drafting by default when the file has the block (spec/qwen35.md 5.1) */
+static darwin_spec_params choose_spec(const darwin_model *m, const opts *o) {
+    darwin_spec_params sp = o->spec;
+    if (!o->spec_set) sp.type = darwin_has_mtp(m) ? DARWIN_SPEC_MTP : DARWIN_SPEC_NONE;
+    return sp;
 }
 
 static int run_generate(darwin_model *m, const opts *o, double t0, double load_ms) {
@@ -308,33 +346,40 @@ static int run_generate(darwin_model *m, const opts *o, double t0, double load_m
     free(text);
     if (!ids) return fail("%s", darwin_last_error());
     if (n == 0) { free(ids); return fail("the prompt is empty"); }
-    darwin_ctx *c = make_ctx(m, o, o->n_ctx);
+    darwin_spec_params spec = choose_spec(m, o);
+    if (spec.type == DARWIN_SPEC_MTP && !darwin_has_mtp(m)) { free(ids); return fail("%s: --spec-type mtp: the model has no MTP block (see --info)", o->model); }
+    darwin_ctx *c = make_ctx(m, o, o->n_ctx, spec.type == DARWIN_SPEC_MTP);
     darwin_sampler_params sp = o->sp;
     sp.seed = o->seed < 0 ? (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32 : (uint64_t)o->seed;
     darwin_sampler *s = c ? darwin_sampler_new(m, &sp) : NULL;
+    darwin_gen *g = s ? darwin_gen_new(c, s, &spec) : NULL;
     int rc = 0;
-    if (!s) { rc = fail("%s", darwin_last_error()); goto done; }
-    if (n >= darwin_n_ctx(c)) { rc = fail("the prompt (%d tokens) does not fit the context (-c %d)", n, darwin_n_ctx(c)); goto done; }
+    if (!g) { rc = fail("%s", darwin_last_error()); goto done; }
+    if (spec.type != DARWIN_SPEC_NONE && o->verbose)
+        fprintf(stderr, "darwin: drafting with %s (n_max %d%s), %.1f MiB for drafting\n", spec.type == DARWIN_SPEC_MTP ? "MTP" : "prompt lookup",
+                spec.n_max, spec.type == DARWIN_SPEC_MTP ? ", p_min set" : "", darwin_spec_memory(c, &spec) / 1048576.0);
     if (!o->no_display_prompt) for (int i = 0; i < n; i++) write_piece(m, ids[i]);
-    for (int i = 0; i < n; i++) darwin_sampler_accept(s, ids[i]);
     double t1 = now_ms();
-    if (eval_prompt(c, ids, n, o->n_batch)) { rc = fail("%s", darwin_last_error()); goto done; }
+    if (darwin_gen_prompt(g, ids, n, NULL)) { rc = fail("%s", darwin_last_error()); goto done; }
     double t2 = now_ms();
-    int n_gen = 0;
-    while (o->n_predict < 0 || n_gen < o->n_predict) {
-        int32_t tok = darwin_sample(s, darwin_logits(c, -1));
-        if (!o->ignore_eos && darwin_token_is_eog(m, tok)) break;
-        write_piece(m, tok);
-        darwin_sampler_accept(s, tok);
-        n_gen++;
-        if (darwin_n_past(c) >= darwin_n_ctx(c)) { fprintf(stderr, "\ndarwin: context full (%d tokens, -c)\n", darwin_n_ctx(c)); break; }
-        if (darwin_eval(c, &tok, 1, 0)) { rc = fail("%s", darwin_last_error()); break; }
+    int n_gen = 0, stop = 0;
+    while (!stop && (o->n_predict < 0 || n_gen < o->n_predict)) {
+        int32_t toks[72];
+        int k = darwin_gen_next(g, toks, 72);
+        if (k < 0) { fprintf(stderr, "\ndarwin: %s\n", darwin_last_error()); break; }
+        for (int i = 0; i < k && !stop; i++) {
+            if ((!o->ignore_eos && darwin_token_is_eog(m, toks[i])) || (o->n_predict >= 0 && n_gen >= o->n_predict)) { stop = 1; break; }
+            write_piece(m, toks[i]);
+            n_gen++;
+        }
     }
     double t3 = now_ms();
     putchar('\n');
     fflush(stdout);
     print_perf(load_ms, t2 - t1, n, t3 - t2, n_gen, t3 - t0);
+    if (spec.type != DARWIN_SPEC_NONE) { darwin_spec_stats st = darwin_gen_stats(g); print_spec_stats(&st); }
 done:
+    darwin_gen_free(g);
     darwin_sampler_free(s);
     darwin_ctx_free(c);
     free(ids);
@@ -364,7 +409,7 @@ static int run_perplexity(darwin_model *m, const opts *o) {
     if (n_chunk == 0) { free(ids); return fail("%s: %d tokens are fewer than one chunk of -c %d", o->file, n, N); }
     opts oo = *o;
     if (oo.n_batch > N) oo.n_batch = N;
-    darwin_ctx *c = make_ctx(m, &oo, N);
+    darwin_ctx *c = make_ctx(m, &oo, N, 0);
     if (!c) { free(ids); return fail("%s", darwin_last_error()); }
     fprintf(stderr, "perplexity: %d tokens, %d chunks of %d\n", n, n_chunk, N);
     double nll = 0, nll2 = 0;

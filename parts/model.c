@@ -216,7 +216,13 @@ static int load_blocks(darwin_model *m) {
 
 static int load_model(darwin_model *m) {
     hparams *h = &m->hp;
-    if (read_hparams(m) || tok_load(&m->tok, &m->g)) return -1;
+    if (read_hparams(m)) return -1;
+    if (tok_load(&m->tok, &m->g)) {   /* the tokenizer's messages do not name the file */
+        char e[sizeof g_error];
+        memcpy(e, g_error, sizeof e);
+        if (strncmp(e, m->g.path, strlen(m->g.path))) set_error("%s: %s", m->g.path, e);
+        return -1;
+    }
     const tensor *te = gguf_tensor(&m->g, "token_embd.weight");
     if (!te) { set_error("%s: tensor token_embd.weight is missing", m->g.path); return -1; }
     h->n_vocab = (int)te->ne[1];
@@ -358,6 +364,8 @@ struct darwin_ctx {
     double t_eval_ms;                  /* time spent in darwin_eval, for the speculative statistics */
     float **scratch;                   /* per thread: attention scores, delta-net vectors */
     mm_ws ws;                          /* matrix-product workspace */
+    int keep_steps;                    /* > 0: save the recurrent state after each of the first keep_steps tokens */
+    float **step_conv, **step_ssm;     /* per delta block: keep_steps saved states (speculative rollback) */
 };
 
 static const qtype *cache_qtype(int t) {
@@ -439,6 +447,8 @@ void darwin_ctx_free(darwin_ctx *c) {
     if (!c) return;
     for (int i = 0; c->k && i < c->n_kv; i++) { free(c->k[i]); free(c->v[i]); }
     for (int i = 0; c->conv && i < c->m->hp.n_layer; i++) { free(c->conv[i]); free(c->ssm[i]); }
+    for (int i = 0; c->step_conv && i < c->m->hp.n_layer; i++) { free(c->step_conv[i]); free(c->step_ssm[i]); }
+    free(c->step_conv); free(c->step_ssm);
     for (int i = 0; c->scratch && i < c->pool->n; i++) free(c->scratch[i]);
     free(c->k); free(c->v); free(c->conv); free(c->ssm); free(c->scratch);
     free(c->x); free(c->xn); free(c->b1); free(c->b2); free(c->b3); free(c->b4); free(c->bo);
@@ -482,6 +492,8 @@ static void conv_channels(void *arg, int ith, int nth) {
             for (int i = 0; i + 1 < K - 1; i++) win[i] = win[i + 1];
             if (K > 1) win[K - 2] = raw;
             u[(int64_t)t * C + ch] = silu(y);
+            if (t < j->c->keep_steps)
+                for (int i = 0; i < K - 1; i++) j->c->step_conv[j->li][t * j->c->conv_n + i * C + ch] = win[i];
         }
         for (int i = 0; i < K - 1; i++) st[i * C + ch] = win[i];
     }
@@ -529,6 +541,7 @@ static void delta_heads(void *arg, int ith, int nth) {
             float beta = sigmoid(c->b4[(int64_t)t * 2 * Hv + hd]);
             float g = j->b->ssm_a[hd] * softplus(c->b4[(int64_t)t * 2 * Hv + Hv + hd] + j->b->dt_bias[hd]);
             delta_step(S, q, k, y + 2 * Ck + hd * dv, o, expf(fminf(g, 50.0f)), beta, dk, dv, scale);
+            if (t < c->keep_steps) memcpy(c->step_ssm[j->li] + t * c->ssm_n + hd * dk * dv, S, (size_t)dk * dv * 4);
             float *r = c->b3 + (int64_t)t * h->d_inner + hd * dv;
             const float *z = c->b2 + (int64_t)t * h->d_inner + hd * dv;
             rmsnorm(r, o, j->b->ssm_norm, dv, h->eps);
@@ -713,7 +726,7 @@ const float *darwin_hidden(const darwin_ctx *c, int i) {
 
 /* ---- MTP block ----------------------------------------------------------------------------------- */
 
-int darwin_mtp_eval(darwin_ctx *c, const int32_t *tok, const float *hprev, int n, int pos, float *logits, float *hidden) {
+int darwin_mtp_eval(darwin_ctx *c, const int32_t *tok, const float *hprev, int n, int pos, float *logits, int all_logits, float *hidden) {
     const darwin_model *m = c->m;
     const hparams *h = &m->hp;
     int64_t D = h->n_embd;
@@ -738,7 +751,8 @@ int darwin_mtp_eval(darwin_ctx *c, const int32_t *tok, const float *hprev, int n
             else memcpy(hm + t * D, c->x + t * D, (size_t)D * 4);
         }
         if (hidden) memcpy(hidden + off * D, hm, (size_t)(nu * D) * 4);
-        if (logits) matmul(c, &m->output, hm, D, nu, logits + (int64_t)off * h->n_vocab, h->n_vocab);
+        if (logits && all_logits) matmul(c, &m->output, hm, D, nu, logits + (int64_t)off * h->n_vocab, h->n_vocab);
+        else if (logits && off + nu == n) matmul(c, &m->output, hm + (nu - 1) * D, D, 1, logits, h->n_vocab);
     }
     c->mtp_past = pos + n;
     return 0;
@@ -786,4 +800,35 @@ int darwin_snapshot_restore(darwin_ctx *c, const darwin_snapshot *s) {
 void darwin_snapshot_free(darwin_snapshot *s) {
     if (s) free(s->state);
     free(s);
+}
+
+/* ---- per-step states for speculative rollback ------------------------------------------------- */
+
+/* Keep the recurrent state after each of the first n tokens of the next evaluations (n = 0: stop). */
+static int ctx_keep_steps(darwin_ctx *c, int n) {
+    const hparams *h = &c->m->hp;
+    if (n > c->p.n_ubatch) n = c->p.n_ubatch;
+    if (n > c->keep_steps && c->step_conv) {   /* grow: reallocate */
+        for (int i = 0; i < h->n_layer; i++) { free(c->step_conv[i]); free(c->step_ssm[i]); }
+        free(c->step_conv); free(c->step_ssm);
+        c->step_conv = c->step_ssm = NULL;
+    }
+    if (n > 0 && !c->step_conv) {
+        if (!(c->step_conv = xcalloc((size_t)h->n_layer, sizeof *c->step_conv)) || !(c->step_ssm = xcalloc((size_t)h->n_layer, sizeof *c->step_ssm))) return -1;
+        for (int i = 0; i < h->n_main; i++)
+            if (c->conv[i] && (!(c->step_conv[i] = xcalloc((size_t)(n * max64(c->conv_n, 1)), 4)) || !(c->step_ssm[i] = xcalloc((size_t)(n * c->ssm_n), 4)))) return -1;
+    }
+    c->keep_steps = n;
+    return 0;
+}
+
+/* Go back to the state after token `step` of the last evaluation, n_past = new_past. */
+static void ctx_rewind(darwin_ctx *c, int new_past, int step) {
+    for (int i = 0; i < c->m->hp.n_main; i++) {
+        if (!c->conv[i]) continue;
+        memcpy(c->conv[i], c->step_conv[i] + step * c->conv_n, (size_t)c->conv_n * 4);
+        memcpy(c->ssm[i], c->step_ssm[i] + step * c->ssm_n, (size_t)c->ssm_n * 4);
+    }
+    c->n_past = new_past;
+    c->last_n = 0;
 }

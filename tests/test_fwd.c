@@ -118,7 +118,7 @@ static void test_exact(darwin_model *m, const char *name, const golden *g) {
     float *hprev = calloc((size_t)g->n_prompt * D, sizeof *hprev);
     memcpy(hprev + D, g->hidden, (size_t)(g->n_prompt - 1) * D * sizeof *hprev);
     float *ml = malloc((size_t)g->n_prompt * V * sizeof *ml);
-    check(darwin_mtp_eval(c, g->tok, hprev, g->n_prompt, 0, ml, NULL) == 0, "%s mtp eval: %s", name, darwin_last_error());
+    check(darwin_mtp_eval(c, g->tok, hprev, g->n_prompt, 0, ml, 1, NULL) == 0, "%s mtp eval: %s", name, darwin_last_error());
     double mworst = 0, msum = 0;
     for (int i = 0; i < g->n_prompt; i++) row_diff(ml + (size_t)i * V, g->mtp + (size_t)i * cols, V, &mworst, &msum);
     check(mworst <= 1e-2, "%s exact MTP: max |dlogit| %.3g (limit 1e-2)", name, mworst);
