@@ -68,11 +68,15 @@ static int add_ok(uint64_t a, uint64_t b, uint64_t *out) {
  * then sleep on a condition variable so that an idle engine costs no CPU. */
 typedef void (*pool_fn)(void *arg, int ith, int nth);
 
+/* spin iterations before sleeping: short, because on a loaded 2-core machine a spinning thread steals
+ * the core from the thread it waits for */
+#define POOL_SPINS 4000
+
 typedef struct pool {
     int n;
     pthread_t *th;
     pthread_mutex_t mu;
-    pthread_cond_t wake;
+    pthread_cond_t wake, done;
     _Atomic uint64_t gen;
     _Atomic int pending;
     _Atomic int quit;
@@ -91,7 +95,7 @@ static void *pool_worker(void *v) {
     for (;;) {
         int spins = 0;
         while (atomic_load_explicit(&p->gen, memory_order_acquire) == seen && !atomic_load(&p->quit)) {
-            if (++spins < 20000) continue;
+            if (++spins < POOL_SPINS) continue;
             pthread_mutex_lock(&p->mu);
             while (atomic_load(&p->gen) == seen && !atomic_load(&p->quit)) pthread_cond_wait(&p->wake, &p->mu);
             pthread_mutex_unlock(&p->mu);
@@ -99,7 +103,11 @@ static void *pool_worker(void *v) {
         if (atomic_load(&p->quit)) return NULL;
         seen = atomic_load(&p->gen);
         p->fn(p->arg, ith, p->n);
-        atomic_fetch_sub_explicit(&p->pending, 1, memory_order_release);
+        if (atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel) == 1) {
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->mu);
+        }
     }
 }
 
@@ -109,6 +117,7 @@ static pool *pool_new(int n) {
     p->n = n < 1 ? 1 : n;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->wake, NULL);
+    pthread_cond_init(&p->done, NULL);
     if (p->n > 1 && !(p->th = xcalloc((size_t)p->n, sizeof *p->th))) { free(p); return NULL; }
     for (int i = 1; i < p->n; i++) {
         pool_worker_arg *wa = malloc(sizeof *wa);
@@ -127,7 +136,12 @@ static void pool_run(pool *p, pool_fn fn, void *arg) {
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
     fn(arg, 0, p->n);
-    while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) ;
+    for (int spins = 0; atomic_load_explicit(&p->pending, memory_order_acquire) > 0;) {
+        if (++spins < POOL_SPINS) continue;
+        pthread_mutex_lock(&p->mu);
+        while (atomic_load(&p->pending) > 0) pthread_cond_wait(&p->done, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+    }
 }
 
 static void pool_free(pool *p) {
@@ -139,6 +153,7 @@ static void pool_free(pool *p) {
     for (int i = 1; i < p->n; i++) pthread_join(p->th[i], NULL);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->wake);
+    pthread_cond_destroy(&p->done);
     free(p->th);
     free(p);
 }

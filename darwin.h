@@ -25,6 +25,7 @@ const char *darwin_last_error(void);
 typedef struct darwin_model_params {
     int dequantize;   /* 1: expand every weight to f32 at load (the exact reference path; slow, large) */
     int n_threads;    /* worker threads for evaluation; 0 = number of physical cores */
+    int vocab_only;   /* 1: load only the tokenizer (works on vocabulary-only GGUF files) */
 } darwin_model_params;
 
 darwin_model_params darwin_model_default_params(void);

@@ -449,6 +449,7 @@ int main(int argc, char **argv) {
     darwin_model_params mp = darwin_model_default_params();
     mp.dequantize = o.dequantize;
     mp.n_threads = o.n_threads;
+    mp.vocab_only = o.mode == MODE_TOKENIZE;
     darwin_model *m = darwin_model_load(o.model, &mp);
     if (!m) return fail("%s", darwin_last_error());
     double load_ms = now_ms() - t0;

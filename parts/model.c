@@ -30,6 +30,7 @@ struct darwin_model {
     float *output_norm;
     int n_attn;                       /* attention blocks among the main blocks */
     int dequantized;
+    int vocab_only;                   /* only the tokenizer was loaded */
     int n_threads;
     void **owned; int n_owned;        /* buffers the model allocated (norm copies, dequantized weights) */
 };
@@ -214,15 +215,20 @@ static int load_blocks(darwin_model *m) {
     return 0;
 }
 
-static int load_model(darwin_model *m) {
-    hparams *h = &m->hp;
-    if (read_hparams(m)) return -1;
+static int load_tokenizer(darwin_model *m) {
     if (tok_load(&m->tok, &m->g)) {   /* the tokenizer's messages do not name the file */
         char e[sizeof g_error];
         memcpy(e, g_error, sizeof e);
         if (strncmp(e, m->g.path, strlen(m->g.path))) set_error("%s: %s", m->g.path, e);
         return -1;
     }
+    m->hp.n_vocab = m->tok.n_vocab;
+    return 0;
+}
+
+static int load_model(darwin_model *m) {
+    hparams *h = &m->hp;
+    if (read_hparams(m) || load_tokenizer(m)) return -1;
     const tensor *te = gguf_tensor(&m->g, "token_embd.weight");
     if (!te) { set_error("%s: tensor token_embd.weight is missing", m->g.path); return -1; }
     h->n_vocab = (int)te->ne[1];
@@ -258,7 +264,7 @@ static int physical_cores(void) {
 }
 
 darwin_model_params darwin_model_default_params(void) {
-    darwin_model_params p = { 0, 0 };
+    darwin_model_params p = { 0, 0, 0 };
     return p;
 }
 
@@ -271,7 +277,8 @@ static darwin_model *model_from_gguf(gguf_file *g, const darwin_model_params *pa
     m->g = *g;
     m->dequantized = params->dequantize;
     m->n_threads = params->n_threads > 0 ? params->n_threads : physical_cores();
-    if (load_model(m)) { darwin_model_free(m); return NULL; }
+    m->vocab_only = params->vocab_only;
+    if (m->vocab_only ? load_tokenizer(m) : load_model(m)) { darwin_model_free(m); return NULL; }
     return m;
 }
 
@@ -428,6 +435,7 @@ static int ctx_alloc(darwin_ctx *c) {
 
 darwin_ctx *darwin_ctx_new(darwin_model *m, const darwin_ctx_params *params) {
     darwin_ctx_params dp = darwin_ctx_default_params();
+    if (m->vocab_only) { set_error("%s: the model was loaded for its vocabulary only", m->g.path); return NULL; }
     darwin_ctx *c = xcalloc(1, sizeof *c);
     if (!c) return NULL;
     c->m = m;
