@@ -43,3 +43,16 @@ fuzz: tests/bin/fuzz_gguf
 	tests/bin/fuzz_gguf -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 -max_len=70000 -print_final_stats=1 tests/bin/fuzz-corpus tests/data/corpus
 
 .PHONY: fuzz
+
+# llama-bench style table on the benchmark model (the real 27B layer shapes and type mix, 1.8 GB),
+# built from ../shared by its generator the first time
+BENCH_MODEL ?= perf.gguf
+BENCH_ARGS  ?= -p 64,512 -n 16,64 -r 3 -t 2
+$(BENCH_MODEL):
+	python3 ../shared/tools/mkperf.py --layers 4 --mtp --out $@ || /usr/bin/python3 ../shared/tools/mkperf.py --layers 4 --mtp --out $@
+
+bench: darwin $(BENCH_MODEL)
+	./darwin --bench -m $(BENCH_MODEL) $(BENCH_ARGS)
+	./darwin --bench -m tests/data/tiny-mix.gguf $(BENCH_ARGS)
+
+.PHONY: bench

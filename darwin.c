@@ -12,6 +12,7 @@
 #include <string.h>
 #include <stdarg.h>
 #include <math.h>
+#include <ctype.h>
 #include <errno.h>
 #include <time.h>
 #include <pthread.h>

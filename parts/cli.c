@@ -146,11 +146,11 @@ static int parse_args(int argc, char **argv, opts *o) {
         const char *v = argv[++i];
         int r = 0;
         if (!strcmp(a, "-m") || !strcmp(a, "--model")) o->model = v;
-        else if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) { if (o->mode == MODE_BENCH) o->bench_p = v; else o->prompt = v; }
+        else if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) o->prompt = v;
         else if (!strcmp(a, "-f") || !strcmp(a, "--file")) o->file = v;
         else if (!strcmp(a, "-o") || !strcmp(a, "--output")) o->out = v;
         else if (!strcmp(a, "--dump-tensor")) { o->mode = MODE_DUMP; o->dump = v; }
-        else if (!strcmp(a, "-n") || !strcmp(a, "--n-predict")) { if (o->mode == MODE_BENCH) o->bench_n = v; else r = parse_int(a, v, -1, INT32_MAX, &o->n_predict); }
+        else if (!strcmp(a, "-n") || !strcmp(a, "--n-predict")) o->bench_n = v;   /* a list with --bench, parsed below */
         else if (!strcmp(a, "-c") || !strcmp(a, "--ctx-size")) r = parse_int(a, v, 0, 1 << 30, &o->n_ctx);
         else if (!strcmp(a, "-b") || !strcmp(a, "--batch-size")) r = parse_int(a, v, 1, 1 << 20, &o->n_batch);
         else if (!strcmp(a, "-ub") || !strcmp(a, "--ubatch-size")) r = parse_int(a, v, 1, 1 << 20, &o->n_ubatch);
@@ -170,7 +170,8 @@ static int parse_args(int argc, char **argv, opts *o) {
         else return fail("unknown argument '%s' (see -h)", a);
         if (r) return 1;
     }
-    if (o->mode == MODE_BENCH && o->prompt) { o->bench_p = o->prompt; o->prompt = NULL; }
+    if (o->mode == MODE_BENCH) { o->bench_p = o->prompt; o->prompt = NULL; }
+    else if (o->bench_n && parse_int("-n", o->bench_n, -1, INT32_MAX, &o->n_predict)) return 1;
     if (!o->model) return fail("no model given (-m FILE.gguf; see -h)");
     if (o->prompt && o->file) return fail("give either -p or -f, not both");
     if (o->mode == MODE_DUMP && !o->out) return fail("--dump-tensor needs -o FILE");
@@ -441,6 +442,138 @@ static int run_perplexity(darwin_model *m, const opts *o) {
     return rc;
 }
 
+/* ---- --bench ----------------------------------------------------------------------------------- */
+
+/* parse "64,512" into at most cap positive integers */
+static int parse_list(const char *flag, const char *v, int *out, int cap) {
+    int n = 0;
+    for (const char *p = v; *p && n < cap; ) {
+        char *end;
+        long x = strtol(p, &end, 10);
+        if (end == p || x < 1 || x > 1 << 20 || (*end && *end != ',')) { fail("invalid list '%s' for %s (numbers separated by commas)", v, flag); return -1; }
+        out[n++] = (int)x;
+        p = *end ? end + 1 : end;
+    }
+    return n;
+}
+
+typedef struct bw_job { const uint64_t *buf; int64_t n; uint64_t sum[64]; } bw_job;
+
+static void bw_read(void *arg, int ith, int nth) {
+    bw_job *j = arg;
+    int64_t a, b;
+    split_range(j->n, ith, nth, &a, &b);
+    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (int64_t i = a; i + 4 <= b; i += 4) { s0 += j->buf[i]; s1 += j->buf[i + 1]; s2 += j->buf[i + 2]; s3 += j->buf[i + 3]; }
+    j->sum[ith & 63] = s0 + s1 + s2 + s3;
+}
+
+/* the machine's memory read bandwidth in GB/s: the best of a few parallel passes over 1 GiB */
+static double measure_bandwidth(int threads) {
+    int64_t n = (1ll << 30) / 8;
+    uint64_t *buf = malloc((size_t)n * 8);
+    pool *p = pool_new(threads);
+    if (!buf || !p) { free(buf); pool_free(p); return 0; }
+    for (int64_t i = 0; i < n; i++) buf[i] = (uint64_t)i;
+    bw_job j = { buf, n, {0} };
+    double best = 0;
+    for (int r = 0; r < 3; r++) {
+        double t0 = now_ms();
+        pool_run(p, bw_read, &j);
+        double gbs = n * 8.0 / ((now_ms() - t0) * 1e6);
+        if (gbs > best) best = gbs;
+    }
+    free(buf);
+    pool_free(p);
+    return best;
+}
+
+/* weight bytes one generated token reads: every main block and the lm_head */
+static double bytes_per_token(const darwin_model *m) {
+    double b = (double)m->output.row_bytes * m->output.rows;
+    for (uint64_t i = 0; i < m->g.n_tensors; i++) {
+        const tensor *t = &m->g.t[i];
+        int blk = -1;
+        if (sscanf(t->name, "blk.%d.", &blk) == 1 && blk < m->hp.n_main) b += (double)t->nbytes;
+    }
+    return b;
+}
+
+static void model_label(const darwin_model *m, char *buf, size_t cap, double *params, double *size) {
+    uint64_t bytes[sizeof QTYPES / sizeof *QTYPES] = {0};
+    size_t top = 0;
+    *params = 0; *size = 0;
+    for (uint64_t i = 0; i < m->g.n_tensors; i++) {
+        const tensor *t = &m->g.t[i];
+        size_t k = (size_t)(t->type - QTYPES);
+        bytes[k] += t->nbytes;
+        if (bytes[k] > bytes[top]) top = k;
+        *params += (double)t->nrows * t->ne[0];
+        *size += (double)t->nbytes;
+    }
+    char type[32];
+    size_t i = 0;
+    for (; QTYPES[top].name[i] && i < sizeof type - 1; i++) type[i] = (char)toupper((unsigned char)QTYPES[top].name[i]);
+    type[i] = 0;
+    if (*params >= 1e9) snprintf(buf, cap, "qwen35 %.0fB %s mix", *params / 1e9, type);
+    else snprintf(buf, cap, "qwen35 %.0fM %s mix", *params / 1e6, type);
+}
+
+static double mean_sd(const double *x, int n, double *sd) {
+    double m = 0, v = 0;
+    for (int i = 0; i < n; i++) m += x[i];
+    m /= n;
+    for (int i = 0; i < n; i++) v += (x[i] - m) * (x[i] - m);
+    *sd = n > 1 ? sqrt(v / (n - 1)) : 0;
+    return m;
+}
+
+/* one test: pp = prompt of n tokens in one batch, else n tokens one at a time; tokens per second */
+static double bench_once(darwin_ctx *c, const int32_t *toks, int n, int pp) {
+    darwin_reset(c);
+    double t0 = now_ms();
+    if (pp) { for (int off = 0; off < n; off += c->p.n_batch) darwin_eval(c, toks + off, n - off < c->p.n_batch ? n - off : c->p.n_batch, 0); }
+    else for (int i = 0; i < n; i++) darwin_eval(c, toks + i, 1, 0);
+    return n * 1e3 / (now_ms() - t0);
+}
+
+static int run_bench(darwin_model *m, const opts *o) {
+    int pp[16], tg[16];
+    int npp = parse_list("-p", o->bench_p ? o->bench_p : "512", pp, 16), ntg = parse_list("-n", o->bench_n ? o->bench_n : "128", tg, 16);
+    if (npp < 0 || ntg < 0) return 1;
+    int maxn = 1;
+    for (int i = 0; i < npp; i++) if (pp[i] > maxn) maxn = pp[i];
+    for (int i = 0; i < ntg; i++) if (tg[i] > maxn) maxn = tg[i];
+    darwin_ctx *c = make_ctx(m, o, maxn + 1, 0);
+    int32_t *toks = malloc((size_t)maxn * sizeof *toks);
+    if (!c || !toks) { free(toks); darwin_ctx_free(c); return fail("%s", darwin_last_error()); }
+    uint64_t r = 42;
+    for (int i = 0; i < maxn; i++) toks[i] = (int32_t)(rng_next(&r) % (uint64_t)m->hp.n_vocab);
+    char label[64];
+    double params, size, bpt = bytes_per_token(m), bw = measure_bandwidth(m->n_threads);
+    model_label(m, label, sizeof label, &params, &size);
+    char backend[16];
+    snprintf(backend, sizeof backend, "CPU/%s", kernel_isa_name());
+    printf("| model                          |       size |     params | backend    | threads |          test |              t/s |   GB/token |  share of %5.1f GB/s |\n", bw);
+    printf("| ------------------------------ | ---------: | ---------: | ---------- | ------: | ------------: | ---------------: | ---------: | -------------------: |\n");
+    double runs[1000];
+    for (int t = 0; t < npp + ntg; t++) {
+        int is_pp = t < npp, n = is_pp ? pp[t] : tg[t - npp];
+        bench_once(c, toks, is_pp ? n : 2, is_pp);   /* warm-up */
+        for (int k = 0; k < o->reps; k++) runs[k] = bench_once(c, toks, n, is_pp);
+        double sd, mean = mean_sd(runs, o->reps, &sd);
+        char test[32], extra[64] = "|            |                      |";
+        snprintf(test, sizeof test, "%s%d", is_pp ? "pp" : "tg", n);
+        if (!is_pp) snprintf(extra, sizeof extra, "| %10.3f | %20.2f |", bpt / 1e9, bw > 0 ? mean * bpt / 1e9 / bw : 0.0);
+        printf("| %-30s | %6.2f GiB | %8.2f B | %-10s | %7d | %13s | %8.2f ± %5.2f %s\n", label, size / 1073741824.0, params / 1e9,
+               backend, m->n_threads, test, mean, sd, extra);
+        fflush(stdout);
+    }
+    free(toks);
+    darwin_ctx_free(c);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     opts o;
     if (parse_args(argc, argv, &o)) return 1;
@@ -458,7 +591,7 @@ int main(int argc, char **argv) {
     case MODE_INFO: print_info(m); break;
     case MODE_TOKENIZE: rc = run_tokenize(m, &o); break;
     case MODE_PERPLEXITY: rc = run_perplexity(m, &o); break;
-    case MODE_BENCH: rc = fail("--bench is not available yet"); break;
+    case MODE_BENCH: rc = run_bench(m, &o); break;
     default: rc = run_generate(m, &o, t0, load_ms); break;
     }
     darwin_model_free(m);
