@@ -241,6 +241,7 @@ static void print_info(const darwin_model *m) {
     printf("special tokens:  bos %d, eos %d, eot %d (-1: none), add_bos %s\n", tk->bos, tk->eos, tk->eot, tk->add_bos ? "yes" : "no");
     printf("chat template:   %s\n", gguf_find(g, "tokenizer.chat_template") ? "present" : "absent");
     printf("MTP:             %s\n", h->n_nextn ? "present (speculative drafting available)" : "absent");
+    printf("CPU kernels:     %s, %d threads\n", kernel_isa_name(), m->n_threads);
     /* the identities of spec section 10 */
     if ((h->n_main % h->interval) != 0) fprintf(stderr, "warning: main blocks (%d) are not a multiple of full_attention_interval (%d)\n", h->n_main, h->interval);
     if (h->n_rot >= h->head_dim) fprintf(stderr, "warning: rope.dimension_count (%d) is not below key_length (%d)\n", h->n_rot, h->head_dim);
@@ -356,9 +357,13 @@ static int run_generate(darwin_model *m, const opts *o, double t0, double load_m
     darwin_gen *g = s ? darwin_gen_new(c, s, &spec) : NULL;
     int rc = 0;
     if (!g) { rc = fail("%s", darwin_last_error()); goto done; }
-    if (spec.type != DARWIN_SPEC_NONE && o->verbose)
-        fprintf(stderr, "darwin: drafting with %s (n_max %d%s), %.1f MiB for drafting\n", spec.type == DARWIN_SPEC_MTP ? "MTP" : "prompt lookup",
-                spec.n_max, spec.type == DARWIN_SPEC_MTP ? ", p_min set" : "", darwin_spec_memory(c, &spec) / 1048576.0);
+    /* on a 16 GB card the drafting memory decides whether drafting fits: always say it */
+    if (spec.type == DARWIN_SPEC_MTP)
+        fprintf(stderr, "darwin: drafting with the MTP block (n_max %d, p_min %.2f): %.1f MiB (MTP KV cache and saved recurrent states)\n",
+                spec.n_max, spec.p_min, darwin_spec_memory(c, &spec) / 1048576.0);
+    else if (spec.type == DARWIN_SPEC_NGRAM)
+        fprintf(stderr, "darwin: drafting by prompt lookup (n_max %d): %.1f MiB (saved recurrent states)\n", spec.n_max, darwin_spec_memory(c, &spec) / 1048576.0);
+    if (o->verbose) fprintf(stderr, "darwin: %d threads, %s kernels\n", m->n_threads, kernel_isa_name());
     if (!o->no_display_prompt) for (int i = 0; i < n; i++) write_piece(m, ids[i]);
     double t1 = now_ms();
     if (darwin_gen_prompt(g, ids, n, NULL)) { rc = fail("%s", darwin_last_error()); goto done; }

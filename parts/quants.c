@@ -961,6 +961,264 @@ Q_BLK(iq1_bn) {
 Q_BLK(iq2_bn) {
     for (int e = 0; e < 64; e++) y[e] = D * (float)((b[e & 15] >> 2 * (e >> 4) & 3) - 1); }
 
+/* ---- block decoders for the integer matmul kernels: block -> int16 values v, one float scale per 16
+ *      values (and, for the "y = d*q + m" types, a float min per 16) with sc[s]*v[e] - mn[s] equal to
+ *      the q_blk_* value bit for bit (the KT factors within 1 ulp). Each returns 1 if it wrote mins. ---- */
+
+#define Q_DEC(nm) static int q_dec_##nm(const uint8_t *b, int16_t *v, float *sc, float *mn, float D)
+#define Q_SC(n, x) do { for (int s_ = 0; s_ < (n); s_++) sc[s_] = (x); } while (0)
+
+Q_DEC(q4_0) { (void)D; (void)mn; Q_SC(2, q_h(b));
+    for (int e = 0; e < 32; e++) v[e] = (int16_t)(q_nib32(b + 2, e) - 8);
+    return 0; }
+Q_DEC(q4_1) { (void)D; Q_SC(2, q_h(b)); mn[0] = mn[1] = -q_h(b + 2);   /* q*d + m == q*d - (-m) */
+    for (int e = 0; e < 32; e++) v[e] = (int16_t)q_nib32(b + 4, e);
+    return 1; }
+Q_DEC(q5_0) { uint32_t qh = q_u32(b + 2); (void)D; (void)mn; Q_SC(2, q_h(b));
+    for (int e = 0; e < 32; e++) v[e] = (int16_t)((q_nib32(b + 6, e) | Q_BIT(qh, e) << 4) - 16);
+    return 0; }
+Q_DEC(q5_1) { uint32_t qh = q_u32(b + 4); (void)D; Q_SC(2, q_h(b)); mn[0] = mn[1] = -q_h(b + 2);
+    for (int e = 0; e < 32; e++) v[e] = (int16_t)(q_nib32(b + 8, e) | Q_BIT(qh, e) << 4);
+    return 1; }
+Q_DEC(q6_0) { const uint8_t *qh = b + 2, *qs = b + 10; (void)D; (void)mn; Q_SC(2, q_h(b));
+    for (int e = 0; e < 32; e++) {
+        int j = e & 15, h = e >> 4, hi = qh[j & 7] >> (4 * (j >> 3) + 2 * h) & 3;
+        v[e] = (int16_t)((Q_NIB(qs[j], h) | hi << 4) - 32);
+    }
+    return 0; }
+Q_DEC(q8_0) { (void)D; (void)mn; Q_SC(2, q_h(b));
+    for (int e = 0; e < 32; e++) v[e] = (int8_t)b[2 + e];
+    return 0; }
+Q_DEC(iq4_nl) { (void)D; (void)mn; Q_SC(2, q_h(b));
+    for (int e = 0; e < 32; e++) v[e] = iq4k_values[q_nib32(b + 2, e)];
+    return 0; }
+Q_DEC(mxfp4) { (void)D; (void)mn; Q_SC(2, q_e8m0_half(b[0]));
+    for (int e = 0; e < 32; e++) v[e] = mxfp4_values[q_nib32(b + 1, e)];
+    return 0; }
+Q_DEC(q1_0_g128) { (void)D; (void)mn; Q_SC(8, q_h(b));
+    for (int e = 0; e < 128; e++) v[e] = (int16_t)(Q_BIT(b[2 + e / 8], e % 8) ? 1 : -1);
+    return 0; }
+Q_DEC(q8_KV) { (void)mn; Q_SC(2, D); for (int e = 0; e < 32; e++) v[e] = (int8_t)b[e]; return 0; }
+
+Q_DEC(q2_K) { float d = q_h(b + 80), dmin = q_h(b + 82); (void)D;
+    for (int s = 0; s < 16; s++) { sc[s] = d * (float)(b[s] & 15); mn[s] = dmin * (float)(b[s] >> 4); }
+    for (int e = 0; e < 256; e++) v[e] = (int16_t)q_plane2(b + 16, e);
+    return 1; }
+Q_DEC(q3_K) { const uint8_t *hm = b, *qs = b + 32, *s8 = b + 96; float d = q_h(b + 108); (void)D; (void)mn;
+    for (int s = 0; s < 16; s++) {
+        int lo = s < 8 ? s8[s] & 15 : s8[s - 8] >> 4, hi = s8[8 + s % 4] >> 2 * (s / 4) & 3;
+        sc[s] = d * (float)((lo | hi << 4) - 32);
+    }
+    for (int e = 0; e < 256; e++) v[e] = (int16_t)(q_plane2(qs, e) - (Q_BIT(hm[e & 31], e >> 5) ? 0 : 4));
+    return 0; }
+static void q_dec_k45(const uint8_t *b, const uint8_t *qh, const uint8_t *qs, int16_t *v, float *sc, float *mn) {
+    float d = q_h(b), dmin = q_h(b + 2);
+    for (int j = 0; j < 8; j++) {
+        int s, m; q_k4_scale(b + 4, j, &s, &m);
+        sc[2 * j] = sc[2 * j + 1] = d * (float)s; mn[2 * j] = mn[2 * j + 1] = dmin * (float)m;
+    }
+    for (int e = 0; e < 256; e++) v[e] = (int16_t)(q_nib64(qs, e) | (qh ? Q_BIT(qh[e & 31], e >> 5) << 4 : 0));
+}
+Q_DEC(q4_K) { (void)D; q_dec_k45(b, NULL, b + 16, v, sc, mn); return 1; }
+Q_DEC(q5_K) { (void)D; q_dec_k45(b, b + 16, b + 48, v, sc, mn); return 1; }
+Q_DEC(q6_K) { const uint8_t *ql = b, *qh = b + 128; float d = q_h(b + 208); (void)D; (void)mn;
+    for (int s = 0; s < 16; s++) sc[s] = d * (float)(int8_t)b[192 + s];
+    for (int e = 0; e < 256; e++) {
+        int h = e >> 7, k = e >> 5 & 3, l = e & 31;
+        v[e] = (int16_t)((Q_NIB(ql[64 * h + 32 * (k & 1) + l], k >> 1) | (qh[32 * h + l] >> 2 * k & 3) << 4) - 32);
+    }
+    return 0; }
+
+Q_DEC(iq4_xs) { float d = q_h(b); uint16_t sh = q_u16(b + 2); (void)D; (void)mn;
+    for (int s = 0; s < 16; s++) { int ib = s >> 1; sc[s] = d * (float)((Q_NIB(b[4 + ib / 2], ib % 2) | (sh >> 2 * ib & 3) << 4) - 32); }
+    for (int e = 0; e < 256; e++) v[e] = iq4k_values[q_nib32(b + 8, e)];
+    return 0; }
+Q_DEC(iq2_k) { float d = q_h(b); uint16_t ex = q_u16(b + 2); (void)D; (void)mn;
+    for (int s = 0; s < 16; s++) sc[s] = d * (float)(Q_NIB(b[4 + s / 2], s % 2) - 8);
+    for (int e = 0; e < 256; e++) v[e] = iq2nl_values[q_plane2(b + 12, e) + 4 * Q_BIT(ex, e >> 4)];
+    return 0; }
+Q_DEC(iq3_k) { float d = q_h(b); uint16_t ex = q_u16(b + 2), sh = q_u16(b + 4); const uint8_t *qh = b + 78; (void)D; (void)mn;
+    for (int s = 0; s < 16; s++) sc[s] = d * (float)((2 * Q_NIB(b[6 + s / 2], s % 2) + 1) * (Q_BIT(sh, s) ? -1 : 1));
+    for (int e = 0; e < 256; e++)
+        v[e] = iq3nl_values[(q_plane2(b + 14, e) | Q_BIT(qh[e & 31], e >> 5) << 2) + 8 * Q_BIT(ex, e >> 4)];
+    return 0; }
+Q_DEC(iq4_k) { float d = q_h(b); uint16_t ex = q_u16(b + 2); (void)D; (void)mn;
+    for (int s = 0; s < 16; s++) {
+        int ib = s >> 1, h = s & 1;
+        sc[s] = d * (float)((Q_NIB(b[8 + ib], h) | (b[4 + ib / 2] >> (4 * (ib % 2) + 2 * h) & 3) << 4) - 32);
+    }
+    for (int e = 0; e < 256; e++) v[e] = iq4k_values[q_nib32(b + 16, e) + 16 * Q_BIT(ex, e >> 4)];
+    return 0; }
+Q_DEC(iq5_k) { float d = q_h(b); uint16_t ex = q_u16(b + 2); (void)D; (void)mn;
+    for (int s = 0; s < 16; s++) sc[s] = d * (float)((Q_NIB(b[8 + s / 2], s % 2) | (b[4 + s / 4] >> 2 * (s % 4) & 3) << 4) - 32);
+    for (int e = 0; e < 256; e++)
+        v[e] = iq5nl_values[(q_nib64(b + 16, e) | Q_BIT(b[144 + (e & 31)], e >> 5) << 4) + 32 * Q_BIT(ex, e >> 4)];
+    return 0; }
+Q_DEC(iq6_k) { float d = q_h(b); uint16_t ex = q_u16(b + 2); const uint8_t *qh = b + 148; (void)D; (void)mn;
+    for (int s = 0; s < 16; s++) sc[s] = d * (float)(int8_t)b[4 + s];
+    for (int e = 0; e < 256; e++) {
+        int i64 = e >> 6, hi = qh[32 * (i64 / 2) + (e & 31)] >> (4 * (i64 % 2) + 2 * (e >> 5 & 1)) & 3;
+        v[e] = iq6nl_values[(q_nib64(b + 20, e) | hi << 4) + 64 * Q_BIT(ex, e >> 4)];
+    }
+    return 0; }
+Q_DEC(iq2_ks) { uint16_t ex = q_u16(b); (void)mn;
+    for (int s = 0; s < 16; s++) { int ib = s >> 1; sc[s] = D * (float)((Q_NIB(b[2 + ib / 2], ib % 2) | Q_BIT(ex, 8 + ib) << 4) - 16); }
+    for (int e = 0; e < 256; e++) v[e] = iq2nl_values[q_plane2(b + 6, e) + 4 * Q_BIT(ex, e >> 5)];
+    return 0; }
+Q_DEC(iq2_kl) { uint16_t sh = q_u16(b); const uint8_t *qs = b + 6, *qh = b + 70; (void)mn;
+    for (int s = 0; s < 16; s++) { int ib = s >> 1; sc[s] = D * (float)((Q_NIB(b[2 + ib % 4], ib / 4) | (sh >> 2 * ib & 3) << 4) - 32); }
+    for (int e = 0; e < 256; e++) {
+        int ib = e >> 5, r = e & 63, jj = (r & 31) >> 1;
+        int idx = Q_NIB(qs[16 * (e >> 6) + jj], r >> 5) | Q_BIT(qh[jj], ib) << 4;
+        v[e] = (int8_t)(iq2kl_values[idx] >> 8 * (e & 1));
+    }
+    return 0; }
+Q_DEC(iq3_ks) { uint16_t ex = q_u16(b); const uint8_t *qh = b + 70; (void)mn;
+    for (int s = 0; s < 16; s++) { int ib = s >> 1; sc[s] = D * (float)((Q_NIB(b[2 + ib % 4], ib / 4) | Q_BIT(ex, ib) << 4) - 16); }
+    for (int e = 0; e < 256; e++) {
+        int ib = e >> 5;
+        v[e] = iq3nl_values[(q_plane2(b + 6, e) | Q_BIT(qh[e & 31], ib) << 2) + 8 * Q_BIT(ex, 8 + ib)];
+    }
+    return 0; }
+Q_DEC(iq4_ks) { (void)mn;
+    for (int s = 0; s < 16; s++) sc[s] = q_ks_scale(D, b[s >> 1]);
+    for (int e = 0; e < 256; e++) v[e] = iq4k_values[q_nib32(b + 8, e) + 16 * (b[e >> 5] & 1)];
+    return 0; }
+Q_DEC(iq5_ks) { (void)mn;
+    for (int s = 0; s < 16; s++) sc[s] = q_ks_scale(D, b[s >> 1]);
+    for (int e = 0; e < 256; e++)
+        v[e] = iq5nl_values[(q_nib64(b + 8, e) | Q_BIT(b[136 + (e & 31)], e >> 5) << 4) + 32 * (b[e >> 5] & 1)];
+    return 0; }
+Q_DEC(iq4_kss) { (void)mn;
+    for (int ib = 0; ib < 8; ib++) {
+        uint8_t qs[16]; int s = 0;
+        for (int k = 0; k < 8; k++) {
+            uint16_t w = q_u16(b + 16 * ib + 2 * k), x = (uint16_t)(w & 0xfffe);
+            x ^= (uint16_t)(x >> 1);
+            s |= (w & 1) << k;
+            qs[2 * k] = (uint8_t)x; qs[2 * k + 1] = (uint8_t)(x >> 8);
+        }
+        sc[2 * ib] = sc[2 * ib + 1] = q_ks_scale(D, s);
+        for (int e = 0; e < 32; e++) v[32 * ib + e] = iq4k_values[q_nib32(qs, e) + 16 * (s & 1)];
+    }
+    return 0; }
+
+Q_DEC(iq1_kt) { const uint8_t *sh = b, *ql = b + 8, *qh = b + 40; (void)mn;
+    for (int g = 0; g < 32; g++) {
+        int ib = g / 4, t[8];
+        uint32_t idx = ql[g] | (uint32_t)Q_NIB(qh[g % 16], g / 16) << 8 | (uint32_t)Q_BIT(sh[ib], 4 + g % 4) << 12;
+        if (g % 2 == 0) sc[g / 2] = D * (float)iq4k_values[sh[ib] & 15];
+        q_trellis(idx + 4096, t, 8);
+        for (int k = 0; k < 8; k++) v[8 * g + k] = (int16_t)t[k];
+    }
+    return 0; }
+/* the KT matmul factor goes on the scale: within 1 ulp of the factor applied to the finished value */
+Q_DEC(iq2_kt) { (void)mn;
+    for (int s = 0; s < 16; s++) sc[s] = q_kt_fac(D * (float)iq4k_values[Q_NIB(b[(s >> 1) % 4], (s >> 1) / 4)], Q_IQ2KT_FACTOR);
+    for (int g = 0; g < 32; g++) {
+        int t[8]; q_trellis(q_u16(b + 4 + 2 * g) + 4096u, t, 8);
+        for (int k = 0; k < 8; k++) v[8 * g + k] = (int16_t)t[k];
+    }
+    return 0; }
+Q_DEC(iq3_kt) { const uint8_t *qh = b + 68; (void)mn;
+    for (int s = 0; s < 16; s++) sc[s] = q_kt_fac(D * (float)Q_NIB(b[(s >> 1) % 4], (s >> 1) / 4), Q_IQ3KT_FACTOR);
+    for (int g = 0; g < 32; g++) {
+        int t[8]; q_trellis(q_u16(b + 4 + 2 * g) + 4096u, t, 8);
+        for (int k = 0; k < 8; k++) {
+            int e = 8 * g + k;
+            v[e] = (int16_t)(Q_BIT(qh[e & 31], e >> 5) ? -abs(t[k]) : abs(t[k]));
+        }
+    }
+    return 0; }
+Q_DEC(iq4_kt) { const uint8_t *ql = b + 32, *qh = b + 96; (void)mn;
+    for (int g = 0; g < 64; g++) {
+        int ib = g / 8, ig = g % 8, t[4];
+        uint32_t shb = q_u32(b + 4 * ib);
+        uint32_t idx = ql[g] | (uint32_t)Q_NIB(qh[g % 32], g / 32) << 8 | (shb >> (8 + 3 * ig) & 7) << 12;
+        if (g % 4 == 0) sc[g / 4] = D * (float)((int)((shb & 255) >> 1) - 64);
+        q_trellis(idx + 4096 + (shb & 1 ? 32768 : 0), t, 4);
+        for (int k = 0; k < 4; k++) v[4 * g + k] = (int16_t)t[k];
+    }
+    return 0; }
+
+/* grid types: magnitudes from the grid with explicit signs; db*(g*sign) == (db*g)*sign exactly */
+static void q_dec_grid(int16_t *v, uint64_t g, unsigned signs) {
+    for (int j = 0; j < 8; j++) v[j] = (int16_t)((signs >> j & 1) ? -(int)(uint8_t)(g >> 8 * j) : (int)(uint8_t)(g >> 8 * j));
+}
+/* iq1 grids: dl*(g +- 1/8) == (dl/8)*(8g +- 1), the same real product, hence the same float */
+static void q_dec_grid1(int16_t *v, uint64_t g, int neg) {
+    for (int j = 0; j < 8; j++) v[j] = (int16_t)(8 * (int8_t)(g >> 8 * j) + (neg ? -1 : 1));
+}
+Q_DEC(iq2_xxs) { float d = q_h(b); (void)D; (void)mn;
+    for (int ib = 0; ib < 8; ib++) {
+        const uint8_t *q = b + 2 + 8 * ib;
+        uint32_t a = q_u32(q + 4);
+        sc[2 * ib] = sc[2 * ib + 1] = d * (0.5f + (float)(a >> 28)) * 0.25f;
+        for (int l = 0; l < 4; l++) q_dec_grid(v + 32 * ib + 8 * l, iq2xxs_grid[q[l]], q_ksigns(a >> 7 * l & 127));
+    }
+    return 0; }
+Q_DEC(iq2_xs) { float d = q_h(b); (void)D; (void)mn;
+    for (int ib = 0; ib < 8; ib++)
+        for (int l = 0; l < 4; l++) {
+            uint16_t w = q_u16(b + 2 + 2 * (4 * ib + l));
+            sc[2 * ib + l / 2] = d * (0.5f + (float)Q_NIB(b[66 + ib], l / 2)) * 0.25f;
+            q_dec_grid(v + 32 * ib + 8 * l, iq2xs_grid[w & 511], q_ksigns(w >> 9));
+        }
+    return 0; }
+Q_DEC(iq2_s) { float d = q_h(b); const uint8_t *qs = b + 2, *qh = b + 66; (void)D; (void)mn;
+    for (int ib = 0; ib < 8; ib++)
+        for (int l = 0; l < 4; l++) {
+            sc[2 * ib + l / 2] = d * (0.5f + (float)Q_NIB(b[74 + ib], l / 2)) * 0.25f;
+            q_dec_grid(v + 32 * ib + 8 * l, iq2s_grid[qs[4 * ib + l] | (qh[ib] >> 2 * l & 3) << 8], qs[32 + 4 * ib + l]);
+        }
+    return 0; }
+Q_DEC(iq3_xxs) { float d = q_h(b); const uint8_t *qs = b + 2; (void)D; (void)mn;
+    for (int ib = 0; ib < 8; ib++) {
+        uint32_t a = q_u32(qs + 64 + 4 * ib);
+        sc[2 * ib] = sc[2 * ib + 1] = d * (0.5f + (float)(a >> 28)) * 0.5f;
+        for (int l = 0; l < 4; l++) {
+            uint64_t g = iq3xxs_grid[qs[8 * ib + 2 * l]] | (uint64_t)iq3xxs_grid[qs[8 * ib + 2 * l + 1]] << 32;
+            q_dec_grid(v + 32 * ib + 8 * l, g, q_ksigns(a >> 7 * l & 127));
+        }
+    }
+    return 0; }
+Q_DEC(iq3_s) { float d = q_h(b); const uint8_t *qs = b + 2, *qh = b + 66; (void)D; (void)mn;
+    for (int ib = 0; ib < 8; ib++) {
+        sc[2 * ib] = sc[2 * ib + 1] = d * (float)(1 + 2 * Q_NIB(b[106 + ib / 2], ib % 2));
+        for (int l = 0; l < 4; l++) {
+            int i0 = qs[8 * ib + 2 * l] | Q_BIT(qh[ib], 2 * l) << 8, i1 = qs[8 * ib + 2 * l + 1] | Q_BIT(qh[ib], 2 * l + 1) << 8;
+            q_dec_grid(v + 32 * ib + 8 * l, iq3s_grid[i0] | (uint64_t)iq3s_grid[i1] << 32, b[74 + 4 * ib + l]);
+        }
+    }
+    return 0; }
+Q_DEC(iq1_s) { float d = q_h(b); (void)D; (void)mn;
+    for (int ib = 0; ib < 8; ib++) {
+        uint16_t h = q_u16(b + 34 + 2 * ib);
+        sc[2 * ib] = sc[2 * ib + 1] = d * (float)(2 * (h >> 12 & 7) + 1) * 0.125f;
+        for (int l = 0; l < 4; l++) q_dec_grid1(v + 32 * ib + 8 * l, iq1s_grid[b[2 + 4 * ib + l] | (h >> 3 * l & 7) << 8], h >> 15);
+    }
+    return 0; }
+Q_DEC(iq1_m) { const uint8_t *qs = b, *qh = b + 32; uint16_t s4[4]; (void)D; (void)mn;
+    for (int i = 0; i < 4; i++) s4[i] = q_u16(b + 48 + 2 * i);
+    float d = f16_to_f32((uint16_t)(s4[0] >> 12 | (s4[1] >> 8 & 0xf0) | (s4[2] >> 4 & 0xf00) | (s4[3] & 0xf000)));
+    for (int ib = 0; ib < 8; ib++)
+        for (int l = 0; l < 4; l++) {
+            int s3 = s4[ib / 2] >> (6 * (ib % 2) + 3 * (l / 2)) & 7, h = qh[2 * ib + l / 2] >> 4 * (l % 2);
+            sc[2 * ib + l / 2] = d * (float)(2 * s3 + 1) * 0.125f;
+            q_dec_grid1(v + 32 * ib + 8 * l, iq1s_grid[qs[4 * ib + l] | (h & 7) << 8], h & 8);
+        }
+    return 0; }
+Q_DEC(iq1_bn) { (void)mn; Q_SC(4, D);
+    for (int i = 0; i < 4; i++) {
+        for (int k = 0; k < 3; k++)
+            for (int j = 0; j < 5; j++) v[16 * i + 5 * k + j] = (int16_t)q_trit(b[3 * i + k], j);
+        v[16 * i + 15] = (int16_t)q_trit(b[12], i);
+    }
+    return 0; }
+Q_DEC(iq2_bn) { (void)mn; Q_SC(4, D);
+    for (int e = 0; e < 64; e++) v[e] = (int16_t)((b[e & 15] >> 2 * (e >> 4) & 3) - 1);
+    return 0; }
+
 /* ---- the type table ---- */
 
 typedef struct qtype {
@@ -972,6 +1230,8 @@ typedef struct qtype {
     const char *refuse;    /* NULL if darwin computes with this type; else why not (shown to the user) */
     /* dequantize one whole row of n elements (header included in row), matmul semantics */
     void (*deq)(const uint8_t *row, float *y, int64_t n);
+    /* decode one block (row header value D) for the integer kernels; NULL for the float types */
+    int (*dec)(const uint8_t *b, int16_t *v, float *sc, float *mn, float D);
 } qtype;
 
 /* block types darwin computes with: name, ggml id, elements, bytes per block, row-header bytes */
@@ -992,42 +1252,42 @@ typedef struct qtype {
 #define Q_DEFINE_DEQ(nm, id, bl, by, hd) \
     static void deq_##nm(const uint8_t *row, float *y, int64_t n) { q_rows(row, y, n, bl, by, hd, q_blk_##nm); }
 Q_BLOCK_TYPES(Q_DEFINE_DEQ)
-#define Q_ENTRY(nm, id, bl, by, hd) { #nm, id, bl, by, hd, NULL, deq_##nm },
+#define Q_ENTRY(nm, id, bl, by, hd) { #nm, id, bl, by, hd, NULL, deq_##nm, q_dec_##nm },
 
 #define Q_REPACKED "interleaved (repacked) type: re-quantize without --repack, or use the plain type"
 #define Q_RUNTIME "runtime-only activation type, not a weight format"
 #define Q_NOTWEIGHT "not a weight type"
 
 static const qtype QTYPES[] = {
-    { "f32", 0, 1, 4, 0, NULL, deq_f32 }, { "f16", 1, 1, 2, 0, NULL, deq_f16 }, { "bf16", 30, 1, 2, 0, NULL, deq_bf16 },
+    { "f32", 0, 1, 4, 0, NULL, deq_f32, NULL }, { "f16", 1, 1, 2, 0, NULL, deq_f16, NULL }, { "bf16", 30, 1, 2, 0, NULL, deq_bf16, NULL },
     Q_BLOCK_TYPES(Q_ENTRY)
     /* recognised, refused; sizes as ggml reports them, per row (N interleaved rows share blocks) */
-    { "q4_0_r8", 202, 32, 18, 0, Q_REPACKED, NULL },      { "q5_0_r4", 206, 32, 22, 0, Q_REPACKED, NULL },
-    { "q8_0_r8", 208, 32, 34, 0, Q_REPACKED, NULL },      { "q2_k_r4", 210, 256, 84, 0, Q_REPACKED, NULL },
-    { "q3_k_r4", 211, 256, 110, 0, Q_REPACKED, NULL },    { "q4_k_r4", 212, 256, 144, 0, Q_REPACKED, NULL },
-    { "q5_k_r4", 213, 256, 176, 0, Q_REPACKED, NULL },    { "q6_k_r4", 214, 256, 210, 0, Q_REPACKED, NULL },
-    { "iq2_xxs_r4", 216, 256, 66, 0, Q_REPACKED, NULL },  { "iq2_xs_r4", 217, 256, 74, 0, Q_REPACKED, NULL },
-    { "iq3_xxs_r4", 218, 256, 98, 0, Q_REPACKED, NULL },  { "iq1_s_r4", 219, 32, 6, 2, Q_REPACKED, NULL },
-    { "iq4_nl_r4", 220, 32, 18, 0, Q_REPACKED, NULL },    { "iq3_s_r4", 221, 256, 110, 0, Q_REPACKED, NULL },
-    { "iq2_s_r4", 222, 256, 82, 0, Q_REPACKED, NULL },    { "iq4_xs_r8", 223, 256, 136, 0, Q_REPACKED, NULL },
-    { "iq1_m_r4", 229, 32, 7, 2, Q_REPACKED, NULL },      { "bf16_r16", 230, 1, 2, 0, Q_REPACKED, NULL },
-    { "q6_0_r4", 233, 32, 26, 0, Q_REPACKED, NULL },      { "iq2_bn_r4", 335, 64, 16, 4, Q_REPACKED, NULL },
-    { "iq2_k_r4", 337, 256, 76, 0, Q_REPACKED, NULL },    { "iq3_k_r4", 338, 256, 110, 0, Q_REPACKED, NULL },
-    { "iq4_k_r4", 339, 256, 144, 0, Q_REPACKED, NULL },   { "iq5_k_r4", 340, 256, 176, 0, Q_REPACKED, NULL },
-    { "iq4_ks_r4", 344, 256, 136, 4, Q_REPACKED, NULL },  { "iq5_ks_r4", 352, 256, 168, 4, Q_REPACKED, NULL },
-    { "mxfp4_r8", 353, 32, 17, 0, Q_REPACKED, NULL },     { "q8_k_r16", 397, 256, 258, 0, Q_REPACKED, NULL },
-    { "q8_KV_r8", 398, 32, 32, 4, Q_REPACKED, NULL },     { "q8_k_r8", 399, 256, 258, 0, Q_REPACKED, NULL },
-    { "q4_0_4_4", 31, 32, 18, 0, "ARM-interleaved q4_0 variant: re-quantize to q4_0", NULL },
-    { "q4_0_4_8", 32, 32, 18, 0, "ARM-interleaved q4_0 variant: re-quantize to q4_0", NULL },
-    { "q4_0_8_8", 33, 32, 18, 0, "ARM-interleaved q4_0 variant: re-quantize to q4_0", NULL },
+    { "q4_0_r8", 202, 32, 18, 0, Q_REPACKED, NULL, NULL },      { "q5_0_r4", 206, 32, 22, 0, Q_REPACKED, NULL, NULL },
+    { "q8_0_r8", 208, 32, 34, 0, Q_REPACKED, NULL, NULL },      { "q2_k_r4", 210, 256, 84, 0, Q_REPACKED, NULL, NULL },
+    { "q3_k_r4", 211, 256, 110, 0, Q_REPACKED, NULL, NULL },    { "q4_k_r4", 212, 256, 144, 0, Q_REPACKED, NULL, NULL },
+    { "q5_k_r4", 213, 256, 176, 0, Q_REPACKED, NULL, NULL },    { "q6_k_r4", 214, 256, 210, 0, Q_REPACKED, NULL, NULL },
+    { "iq2_xxs_r4", 216, 256, 66, 0, Q_REPACKED, NULL, NULL },  { "iq2_xs_r4", 217, 256, 74, 0, Q_REPACKED, NULL, NULL },
+    { "iq3_xxs_r4", 218, 256, 98, 0, Q_REPACKED, NULL, NULL },  { "iq1_s_r4", 219, 32, 6, 2, Q_REPACKED, NULL, NULL },
+    { "iq4_nl_r4", 220, 32, 18, 0, Q_REPACKED, NULL, NULL },    { "iq3_s_r4", 221, 256, 110, 0, Q_REPACKED, NULL, NULL },
+    { "iq2_s_r4", 222, 256, 82, 0, Q_REPACKED, NULL, NULL },    { "iq4_xs_r8", 223, 256, 136, 0, Q_REPACKED, NULL, NULL },
+    { "iq1_m_r4", 229, 32, 7, 2, Q_REPACKED, NULL, NULL },      { "bf16_r16", 230, 1, 2, 0, Q_REPACKED, NULL, NULL },
+    { "q6_0_r4", 233, 32, 26, 0, Q_REPACKED, NULL, NULL },      { "iq2_bn_r4", 335, 64, 16, 4, Q_REPACKED, NULL, NULL },
+    { "iq2_k_r4", 337, 256, 76, 0, Q_REPACKED, NULL, NULL },    { "iq3_k_r4", 338, 256, 110, 0, Q_REPACKED, NULL, NULL },
+    { "iq4_k_r4", 339, 256, 144, 0, Q_REPACKED, NULL, NULL },   { "iq5_k_r4", 340, 256, 176, 0, Q_REPACKED, NULL, NULL },
+    { "iq4_ks_r4", 344, 256, 136, 4, Q_REPACKED, NULL, NULL },  { "iq5_ks_r4", 352, 256, 168, 4, Q_REPACKED, NULL, NULL },
+    { "mxfp4_r8", 353, 32, 17, 0, Q_REPACKED, NULL, NULL },     { "q8_k_r16", 397, 256, 258, 0, Q_REPACKED, NULL, NULL },
+    { "q8_KV_r8", 398, 32, 32, 4, Q_REPACKED, NULL, NULL },     { "q8_k_r8", 399, 256, 258, 0, Q_REPACKED, NULL, NULL },
+    { "q4_0_4_4", 31, 32, 18, 0, "ARM-interleaved q4_0 variant: re-quantize to q4_0", NULL, NULL },
+    { "q4_0_4_8", 32, 32, 18, 0, "ARM-interleaved q4_0 variant: re-quantize to q4_0", NULL, NULL },
+    { "q4_0_8_8", 33, 32, 18, 0, "ARM-interleaved q4_0 variant: re-quantize to q4_0", NULL, NULL },
     /* i2_s sizes are per tensor (ne/4 bytes + a trailing f32 scale); these are ggml's nominal traits */
-    { "i2_s", 36, 1, 1, 0, "Microsoft BitNet i2_s is not supported: convert to iq2_bn", NULL },
-    { "i8", 24, 1, 1, 0, Q_NOTWEIGHT, NULL },  { "i16", 25, 1, 2, 0, Q_NOTWEIGHT, NULL },
-    { "i32", 26, 1, 4, 0, Q_NOTWEIGHT, NULL }, { "i64", 27, 1, 8, 0, Q_NOTWEIGHT, NULL },
-    { "f64", 28, 1, 8, 0, Q_NOTWEIGHT, NULL },
-    { "q8_1", 9, 32, 36, 0, Q_RUNTIME, NULL },    { "q8_K", 15, 256, 296, 0, Q_RUNTIME, NULL },
-    { "q8_0_x4", 97, 32, 34, 0, Q_RUNTIME, NULL }, { "q8_1_x4", 98, 32, 36, 0, Q_RUNTIME, NULL },
-    { "q8_2_x4", 99, 32, 36, 0, Q_RUNTIME, NULL },
+    { "i2_s", 36, 1, 1, 0, "Microsoft BitNet i2_s is not supported: convert to iq2_bn", NULL, NULL },
+    { "i8", 24, 1, 1, 0, Q_NOTWEIGHT, NULL, NULL },  { "i16", 25, 1, 2, 0, Q_NOTWEIGHT, NULL, NULL },
+    { "i32", 26, 1, 4, 0, Q_NOTWEIGHT, NULL, NULL }, { "i64", 27, 1, 8, 0, Q_NOTWEIGHT, NULL, NULL },
+    { "f64", 28, 1, 8, 0, Q_NOTWEIGHT, NULL, NULL },
+    { "q8_1", 9, 32, 36, 0, Q_RUNTIME, NULL, NULL },    { "q8_K", 15, 256, 296, 0, Q_RUNTIME, NULL, NULL },
+    { "q8_0_x4", 97, 32, 34, 0, Q_RUNTIME, NULL, NULL }, { "q8_1_x4", 98, 32, 36, 0, Q_RUNTIME, NULL, NULL },
+    { "q8_2_x4", 99, 32, 36, 0, Q_RUNTIME, NULL, NULL },
 };
 
 static inline const qtype *qtype_find(uint32_t id) {
