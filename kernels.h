@@ -271,6 +271,9 @@ KL_AVX512 static void kl_dec_iq4_k_avx512(const uint8_t *b, int16_t *vl, float *
     }
 }
 
+#include "kl_part_a.h"
+#include "kl_part_b.h"
+
 #endif /* __x86_64__ */
 
 /* ---- dispatch ---- */
@@ -299,6 +302,8 @@ static int kernel_use(int want) {
         k.dec[139] = kl_dec_iq4_k_avx512;
         got = 2;
     }
+    kl_register_a(&k, got);
+    kl_register_b(&k, got);
 #else
     (void)want;
 #endif
