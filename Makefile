@@ -24,12 +24,21 @@ sanitize:
 	$(MAKE) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" test
 	$(MAKE) -s clean-bin
 
+# arm64: the same engine cross-built with Debian's aarch64 compiler, its tests run under qemu-user
+CROSS       ?= aarch64-linux-gnu-
+CROSS_TESTS  = test_quants test_kernels test_tok test_fwd
+CROSS_RUN   ?= qemu-aarch64 -L /usr/aarch64-linux-gnu
+cross-test:
+	@mkdir -p tests/bin-arm64
+	for t in $(CROSS_TESTS); do $(CROSS)gcc $(CFLAGS) -o tests/bin-arm64/$$t tests/$$t.c $(LDLIBS) || exit 1; done
+	@BIN=tests/bin-arm64 RUNNER="$(CROSS_RUN)" CLI=0 sh tests/run.sh
+
 clean-bin:
-	rm -rf tests/bin darwin
+	rm -rf tests/bin tests/bin-arm64 darwin
 
 clean: clean-bin
 
-.PHONY: all test sanitize clean clean-bin
+.PHONY: all test sanitize cross-test clean clean-bin
 
 # libFuzzer harness for the loader (needs clang): runs FUZZ_SECONDS over a scratch corpus seeded with tests/data/corpus
 FUZZ_SECONDS ?= 600

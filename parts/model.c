@@ -27,6 +27,7 @@ struct darwin_model {
     hparams hp;
     block *blk;
     mat embd, output;
+    mat output_mtp;                   /* the MTP head's lm_head: output_extra.weight if the file has one, else output */
     float *output_norm;
     int n_attn;                       /* attention blocks among the main blocks */
     int dequantized;
@@ -236,6 +237,8 @@ static int load_model(darwin_model *m) {
         load_mat(m, &m->output, "output.weight", h->n_embd, h->n_vocab, 0) ||
         load_vec(m, &m->output_norm, "output_norm.weight", h->n_embd, 1)) return -1;
     if (!m->output.t) m->output = m->embd;   /* tied embeddings */
+    if (load_mat(m, &m->output_mtp, "output_extra.weight", h->n_embd, h->n_vocab, 0)) return -1;
+    if (!m->output_mtp.t) m->output_mtp = m->output;
     if (m->tok.n_vocab > h->n_vocab) {
         set_error("%s: the vocabulary has %d tokens but token_embd.weight only %d rows", m->g.path, m->tok.n_vocab, h->n_vocab);
         return -1;
@@ -759,8 +762,8 @@ int darwin_mtp_eval(darwin_ctx *c, const int32_t *tok, const float *hprev, int n
             else memcpy(hm + t * D, c->x + t * D, (size_t)D * 4);
         }
         if (hidden) memcpy(hidden + off * D, hm, (size_t)(nu * D) * 4);
-        if (logits && all_logits) matmul(c, &m->output, hm, D, nu, logits + (int64_t)off * h->n_vocab, h->n_vocab);
-        else if (logits && off + nu == n) matmul(c, &m->output, hm + (nu - 1) * D, D, 1, logits, h->n_vocab);
+        if (logits && all_logits) matmul(c, &m->output_mtp, hm, D, nu, logits + (int64_t)off * h->n_vocab, h->n_vocab);
+        else if (logits && off + nu == n) matmul(c, &m->output_mtp, hm + (nu - 1) * D, D, 1, logits, h->n_vocab);
     }
     c->mtp_past = pos + n;
     return 0;

@@ -1,9 +1,13 @@
 #!/bin/sh
 # Runs every test program and CLI test, adds up their "N passed, N failed" lines.
+# BIN (default tests/bin) and RUNNER (e.g. qemu-aarch64) run cross-built test programs; CLI=0 skips the CLI tests.
+BIN=${BIN:-tests/bin}
 pass=0; fail=0
-for t in tests/bin/test_* tests/cli_*.sh; do
+cli=tests/cli_*.sh
+[ "${CLI:-1}" = 0 ] && cli=
+for t in "$BIN"/test_* $cli; do
     [ -e "$t" ] || continue
-    case "$t" in *.sh) out=$(sh "$t" 2>&1) ;; *) out=$("$t" 2>&1) ;; esac
+    case "$t" in *.sh) out=$(sh "$t" 2>&1) ;; *) out=$($RUNNER "$t" 2>&1) ;; esac
     rc=$?
     line=$(printf '%s\n' "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n 1)
     printf '%s\n' "$out" | grep -v -E '^[0-9]+ passed, [0-9]+ failed$'
