@@ -266,10 +266,10 @@ static int dump_tensor(const char *path, const char *name, const char *out) {
         ok = fwrite(row, sizeof *row, (size_t)t->ne[0], f) == (size_t)t->ne[0];
     }
     free(row);
-    gguf_close(&g);
     /* written under a temporary name and renamed, so a failure leaves no half-written file */
-    if (fclose(f) != 0 || !ok || rename(tmp, out) != 0) { remove(tmp); return fail("%s: write failed", out); }
+    if (fclose(f) != 0 || !ok || rename(tmp, out) != 0) { remove(tmp); gguf_close(&g); return fail("%s: write failed", out); }
     fprintf(stderr, "darwin: wrote %s: %llu x %lld f32 (%s)\n", out, (unsigned long long)t->nrows, (long long)t->ne[0], t->type->name);
+    gguf_close(&g);
     return 0;
 }
 
