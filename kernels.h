@@ -248,12 +248,17 @@ KL_AVX512 static void kl_dec_iq4_kt_avx512(const uint8_t *b, int16_t *vl, float 
  * nibble j%2, table half chosen by extra bit j. One 16-bit gather, a per-slot shift and a table permute. */
 KL_AVX512 static void kl_dec_iq4_k_avx512(const uint8_t *b, int16_t *vl, float *sc, float D) {
     (void)D;
-    float d = q_h(b);
+    float d = _cvtsh_ss(q_u16(b));         /* F16C: the same bits as q_h (f16_to_f32 matches vcvtph2ps) */
     uint16_t ex = q_u16(b + 2);
-    for (int s = 0; s < 16; s++) {         /* the same expression as q_dec_iq4_k */
-        int ib = s >> 1, h = s & 1;
-        sc[s] = d * (float)((Q_NIB(b[8 + ib], h) | (b[4 + ib / 2] >> (4 * (ib % 2) + 2 * h) & 3) << 4) - 32);
-    }
+    /* scales as q_dec_iq4_k's d * (float)ls, 16 lanes at once: ls = low nibble s%2 of b[8 + s/2] | two bits
+     * 2(s%4) of b[4 + s/4] << 4, minus 32 (the header bytes 4..19 spread to lanes by a byte shuffle) */
+    __m128i hb = _mm_loadu_si128((const __m128i *)(b + 4));
+    __m512i sl = _mm512_cvtepu8_epi32(_mm_shuffle_epi8(hb, _mm_setr_epi8(4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11)));
+    __m512i sh = _mm512_cvtepu8_epi32(_mm_shuffle_epi8(hb, _mm_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3)));
+    sl = _mm512_and_si512(_mm512_srlv_epi32(sl, _mm512_setr_epi32(0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4)), _mm512_set1_epi32(15));
+    sh = _mm512_and_si512(_mm512_srlv_epi32(sh, _mm512_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6, 0, 2, 4, 6, 0, 2, 4, 6)), _mm512_set1_epi32(3));
+    __m512i ls = _mm512_sub_epi32(_mm512_or_si512(sl, _mm512_slli_epi32(sh, 4)), _mm512_set1_epi32(32));
+    _mm512_storeu_ps(sc, _mm512_mul_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(ls)));
     /* per slot i = 2j + byte: gathered word 8*(j/2), shift 8*byte + 4*(j%2), extra bit j */
     const __m512i vgi = _mm512_set_epi16(56, 56, 56, 56, 48, 48, 48, 48, 40, 40, 40, 40, 32, 32, 32, 32,
                                          24, 24, 24, 24, 16, 16, 16, 16, 8, 8, 8, 8, 0, 0, 0, 0);

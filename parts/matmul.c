@@ -129,17 +129,45 @@ static void mm_tile(const matmul_job *j, mm_thr *th, int64_t r0, int R, int t0, 
         for (int r = 0; r < R; r++) j->y[(t0 + t) * j->ldy + r0 + r] = kl_reduce16(th->acc + (t * R + r) * KS);
 }
 
+/* mm_tile for a type with a fast decoder and whole chunks only (the common case): row pointers and headers
+ * read once per tile instead of once per chunk, and no per-chunk type dispatch. Same decoded values, same
+ * chunk kernel calls in the same order, so the same bits as mm_tile. */
+static void mm_tile_fast(const matmul_job *j, mm_thr *th, int64_t r0, int R, int t0, int T, kl_dec_fn dec) {
+    const mat *w = j->w;
+    const qtype *q = w->type;
+    int64_t nc = w->cols / KC, kp = j->ws->kp, lds = kp / 16;
+    const uint8_t *rp[MM_R];
+    float D[MM_R];
+    for (int r = 0; r < R; r++) {
+        const uint8_t *row = w->data + (uint64_t)(r0 + r) * w->row_bytes;
+        D[r] = mm_row_D(q, row);
+        rp[r] = row + q->hdr;
+    }
+    const int16_t *a = j->ws->aq + t0 * kp;
+    const float *ad = j->ws->ad + t0 * lds, *as = j->ws->as + t0 * lds;
+    memset(th->acc, 0, (size_t)T * R * KS * sizeof(float));
+    for (int64_t c = 0; c < nc; c++) {
+        for (int r = 0; r < R; r++) dec(rp[r] + c * q->bytes, th->wv + r * KC, th->wsc + r * KS, D[r]);
+        kl_set.chunk(th->wv, th->wsc, th->wmn, R, 0, a + c * KC, kp, ad + c * KS, as + c * KS, lds, T, th->acc);
+    }
+    for (int t = 0; t < T; t++)
+        for (int r = 0; r < R; r++) j->y[(t0 + t) * j->ldy + r0 + r] = kl_reduce16(th->acc + (t * R + r) * KS);
+}
+
 static void mm_rows_int(void *arg, int ith, int nth) {
     const matmul_job *j = arg;
+    const qtype *q = j->w->type;
     int64_t ntile = (j->w->rows + MM_R - 1) / MM_R, a, b;
     split_range(ntile, ith, nth, &a, &b);
     mm_thr *th = &j->ws->thr[ith];
+    kl_dec_fn fast = q->id < 160 && q->blck == KC && j->w->cols % KC == 0 ? kl_set.dec[q->id] : NULL;
     for (int t0 = 0; t0 < j->n; t0 += j->tt) {
         int T = j->n - t0 < j->tt ? j->n - t0 : j->tt;
         for (int64_t i = a; i < b; i++) {
             int64_t r0 = i * MM_R;
             int R = j->w->rows - r0 < MM_R ? (int)(j->w->rows - r0) : MM_R;
-            mm_tile(j, th, r0, R, t0, T);
+            if (fast) mm_tile_fast(j, th, r0, R, t0, T, fast);
+            else mm_tile(j, th, r0, R, t0, T);
         }
     }
 }
