@@ -5,6 +5,9 @@
 #define CHECK_H
 #include <stdio.h>
 #include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 static int check_pass, check_fail;
 
@@ -21,6 +24,30 @@ static int check(int ok, const char *fmt, ...) {
 static int check_done(void) {
     printf("%d passed, %d failed\n", check_pass, check_fail);
     return check_fail ? 1 : 0;
+}
+
+/* a whole file in a malloc'd buffer (NULL if it cannot be read) */
+static inline void *check_read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    void *p = malloc(n > 0 ? (size_t)n : 1);
+    if (p && fread(p, 1, (size_t)n, f) != (size_t)n) { free(p); p = NULL; }
+    fclose(f);
+    *len = n > 0 ? (size_t)n : 0;
+    return p;
+}
+
+static inline uint32_t check_fbits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+
+/* distance in ulps between two floats; +0 and -0 are equal, different signs are far apart */
+static inline uint32_t check_ulps(float a, float b) {
+    uint32_t x = check_fbits(a), y = check_fbits(b);
+    if (x == y || (a == 0 && b == 0)) return 0;
+    if ((x ^ y) >> 31) return 0xffffffffu;
+    return x > y ? x - y : y - x;
 }
 
 /* path of a file under tests/data, whatever the working directory of make */

@@ -19,7 +19,8 @@ static int try_load(const char *name, const uint8_t *buf, size_t n) {
     if (n) memcpy(fm.data, buf, n);
     g_error[0] = 0;
     gguf_file g;
-    darwin_model_params p = { 0, 1 };
+    darwin_model_params p = darwin_model_default_params();
+    p.n_threads = 1;
     darwin_model *m = gguf_parse(&g, name, fm) ? NULL : model_from_gguf(&g, &p);
     snprintf(last_msg, sizeof last_msg, "%s", g_error);
     if (m) { darwin_model_free(m); return 1; }
@@ -29,19 +30,6 @@ static int try_load(const char *name, const uint8_t *buf, size_t n) {
 /* a refusal must leave a non-empty single-line message naming the file */
 static int good_error(const char *name) {
     return last_msg[0] && !strchr(last_msg, '\n') && strstr(last_msg, name) == last_msg;
-}
-
-static uint8_t *read_all(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(sz > 0 ? (size_t)sz : 1);
-    if (b && fread(b, 1, (size_t)sz, f) != (size_t)sz) { free(b); b = NULL; }
-    fclose(f);
-    *n = (size_t)sz;
-    return b;
 }
 
 static void replay_corpus(void) {
@@ -56,7 +44,7 @@ static void replay_corpus(void) {
         char path[512];
         snprintf(path, sizeof path, TEST_DATA "corpus/%s", f);
         size_t n;
-        uint8_t *buf = read_all(path, &n);
+        uint8_t *buf = check_read_file(path, &n);
         if (!check(buf != NULL, "cannot read %s", path)) continue;
         int got = try_load(path, buf, n);
         free(buf);
@@ -105,7 +93,7 @@ static int walk_value(const uint8_t *b, size_t n, uint64_t *p, uint32_t t, field
 static void mutate_tiny_mix(void) {
     const char *path = TEST_DATA "tiny-mix.gguf";
     size_t n;
-    uint8_t *base = read_all(path, &n);
+    uint8_t *base = check_read_file(path, &n);
     if (!check(base != NULL && n > 200000, "cannot read %s", path)) { free(base); return; }
     check(try_load(path, base, n), "tiny-mix.gguf loads: %s", last_msg);
 

@@ -4,29 +4,6 @@
 #include "../darwin.c"
 #include "check.h"
 
-static void *read_file_all(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *p = malloc(n > 0 ? (size_t)n : 1);
-    if (p && fread(p, 1, (size_t)n, f) != (size_t)n) { free(p); p = NULL; }
-    fclose(f);
-    *len = (size_t)n;
-    return p;
-}
-
-static uint32_t fbits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
-
-/* distance in ulps between two finite floats of the same sign; large if the signs differ */
-static uint32_t ulps(float a, float b) {
-    uint32_t x = fbits(a), y = fbits(b);
-    if (x == y) return 0;
-    if ((x ^ y) >> 31) return (x << 1 | y << 1) ? 0xffffffffu : 0;   /* +0 vs -0 count as equal only here */
-    return x > y ? x - y : y - x;
-}
-
 /* one manifest row: sizes, id, then all rows against the golden values */
 static void test_type(const char *name, uint32_t id, int rows, int64_t n, uint64_t rb) {
     char path[256];
@@ -38,14 +15,14 @@ static void test_type(const char *name, uint32_t id, int rows, int64_t n, uint64
           name, (unsigned long long)want_rb, (unsigned long long)rb);
     size_t qlen, flen;
     snprintf(path, sizeof path, TEST_DATA "quants/%s.q", name);
-    uint8_t *q = read_file_all(path, &qlen);
+    uint8_t *q = check_read_file(path, &qlen);
     int matmul = 1;
     snprintf(path, sizeof path, TEST_DATA "quants/%s.deq-matmul.f32", name);
-    float *want = read_file_all(path, &flen);
+    float *want = check_read_file(path, &flen);
     if (!want) {
         matmul = 0;
         snprintf(path, sizeof path, TEST_DATA "quants/%s.deq.f32", name);
-        want = read_file_all(path, &flen);
+        want = check_read_file(path, &flen);
     }
     if (check(q && want && qlen == rb * (uint64_t)rows && flen == sizeof(float) * (size_t)(rows * n),
               "%s: golden files present with the expected sizes", name)) {
@@ -55,7 +32,7 @@ static void test_type(const char *name, uint32_t id, int rows, int64_t n, uint64
             t->deq(q + (size_t)r * rb, y, n);
             for (int64_t c = 0; c < n; c++) {
                 float w = want[r * n + c];
-                if (matmul ? ulps(y[c], w) <= 1 : fbits(y[c]) == fbits(w)) continue;
+                if (matmul ? check_ulps(y[c], w) <= 1 : check_fbits(y[c]) == check_fbits(w)) continue;
                 bad_r = r; bad_c = (int)c;
                 break;
             }
@@ -70,7 +47,7 @@ static void test_type(const char *name, uint32_t id, int rows, int64_t n, uint64
 
 static void test_golden(void) {
     size_t len;
-    char *m = read_file_all(TEST_DATA "quants/manifest.tsv", &len);
+    char *m = check_read_file(TEST_DATA "quants/manifest.tsv", &len);
     if (!check(m != NULL, "quants/manifest.tsv readable")) return;
     m = realloc(m, len + 1);
     m[len] = 0;
@@ -98,7 +75,7 @@ static void test_half(void) {
     };
     for (size_t i = 0; i < sizeof h2f / sizeof h2f[0]; i++)
         check(f16_to_f32(h2f[i].h) == h2f[i].f, "f16_to_f32(0x%04x) = %.9g", h2f[i].h, (double)f16_to_f32(h2f[i].h));
-    check(fbits(f16_to_f32(0x8000)) == 0x80000000u, "f16 -0");
+    check(check_fbits(f16_to_f32(0x8000)) == 0x80000000u, "f16 -0");
     check(isinf(f16_to_f32(0x7c00)) && f16_to_f32(0xfc00) < 0, "f16 inf");
     check(isnan(f16_to_f32(0x7e00)) && isnan(f16_to_f32(0xfd01)), "f16 nan");
 
