@@ -29,6 +29,7 @@ static int check_done(void) {
 /* a whole file in a malloc'd buffer (NULL if it cannot be read) */
 static inline void *check_read_file(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
+    *len = 0;
     if (!f) return NULL;
     fseek(f, 0, SEEK_END);
     long n = ftell(f);

@@ -53,7 +53,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (!g_error[0]) __builtin_trap();           /* every failure must say why */
         return 0;
     }
-    darwin_model_params p = { 0, 1 };
+    darwin_model_params p = darwin_model_default_params();
+    p.n_threads = 1;
     darwin_model *m = model_from_gguf(&g, &p);
     if (!m) {
         if (!g_error[0]) __builtin_trap();
