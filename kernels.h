@@ -286,17 +286,30 @@ KL_AVX512 static void kl_dec_iq4_k_avx512(const uint8_t *b, int16_t *vl, float *
 static kernel_set kl_set;
 static int kl_ready;
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+/* AVX2+FMA+F16C and AVX-512 F/BW/VL/DQ/VNNI from cpuid, each only if the OS saves the wider registers
+ * (XCR0); read directly because compilers differ in which names __builtin_cpu_supports knows */
+static void kl_cpu_features(int *avx2, int *avx512) {
+    unsigned a, b, c, d, lo = 0, hi = 0;
+    *avx2 = *avx512 = 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c >> 27 & 1)) return;      /* OSXSAVE */
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    int fma = c >> 12 & 1, f16c = c >> 29 & 1, ymm = (lo & 6) == 6, zmm = (lo & 0xe6) == 0xe6;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return;
+    *avx2 = ymm && fma && f16c && (b >> 5 & 1);
+    *avx512 = *avx2 && zmm && (b >> 16 & 1) && (b >> 17 & 1) && (b >> 30 & 1) && (b >> 31 & 1) && (c >> 11 & 1);
+}
+#endif
+
 /* Select an ISA: 0 scalar, 1 avx2, 2 avx512; the best available at or below the request is taken.
  * Returns the level actually in use. */
 static int kernel_use(int want) {
     kernel_set k = { "scalar", kl_chunk_scalar, kl_quant_scalar, kl_dot_f32_scalar, { NULL } };
     int got = 0;
 #if defined(__x86_64__)
-    __builtin_cpu_init();
-    int has2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-    int has512 = has2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                 __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-                 __builtin_cpu_supports("avx512vnni");
+    int has2, has512;
+    kl_cpu_features(&has2, &has512);
     if (want >= 1 && has2) {
         k.name = "avx2"; k.chunk = kl_chunk_avx2; k.quant = kl_quant_avx2; k.dot_f32 = kl_dot_f32_avx2;
         got = 1;
