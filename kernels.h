@@ -210,39 +210,7 @@ KL_AVX512 static void kl_chunk_avx512(const int16_t *wv, const float *wsc, const
     }
 }
 
-/* iq4_kt straight into the pair layout. Word (k, j) holds elements 16j+2k, +1: group g = 4j + k/2,
- * trellis steps 2(k%2)+1 and 2(k%2)+2 of it. Lane j of index vector I_c is group 4j + c (with its offset). */
-KL_AVX512 static void kl_dec_iq4_kt_avx512(const uint8_t *b, int16_t *vl, float *sc, float D) {
-    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    __m512i ql = _mm512_loadu_si512(b + 32);                                    /* lane j: ql[4j..4j+3] */
-    __m512i qh = _mm512_permutexvar_epi32(_mm512_and_si512(lane, _mm512_set1_epi32(7)),
-                                          _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(b + 96))));
-    __m512i sh = _mm512_permutexvar_epi32(_mm512_srli_epi32(lane, 1),
-                                          _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)b)));
-    /* scales: sub-block j is in 32-block j/2 */
-    __m512i ls = _mm512_sub_epi32(_mm512_srli_epi32(_mm512_and_si512(sh, _mm512_set1_epi32(255)), 1), _mm512_set1_epi32(64));
-    _mm512_storeu_ps(sc, _mm512_mul_ps(_mm512_set1_ps(D), _mm512_cvtepi32_ps(ls)));
-    __m512i off = _mm512_add_epi32(_mm512_set1_epi32(4096), _mm512_slli_epi32(_mm512_and_si512(sh, _mm512_set1_epi32(1)), 15));
-    __m512i qhs = _mm512_slli_epi32(_mm512_srli_epi32(lane, 3), 2);                  /* 4*(j/8) */
-    __m512i shs = _mm512_add_epi32(_mm512_set1_epi32(8), _mm512_mullo_epi32(_mm512_and_si512(lane, _mm512_set1_epi32(1)), _mm512_set1_epi32(12)));
-    const __m512i m3f = _mm512_set1_epi32(0x3F3F3F3F), ones = _mm512_set1_epi8(1), c126 = _mm512_set1_epi16(126);
-    const __m512i mul[4] = { _mm512_set1_epi32((int)KT_A), _mm512_set1_epi32((int)KT_A2),
-                             _mm512_set1_epi32((int)KT_A3), _mm512_set1_epi32((int)KT_A4) };
-    for (int c = 0; c < 4; c++) {
-        __m512i i0 = _mm512_and_si512(_mm512_srli_epi32(ql, 8 * c), _mm512_set1_epi32(255));
-        __m512i i1 = _mm512_and_si512(_mm512_srlv_epi32(qh, _mm512_add_epi32(qhs, _mm512_set1_epi32(8 * c))), _mm512_set1_epi32(15));
-        __m512i i2 = _mm512_and_si512(_mm512_srlv_epi32(sh, _mm512_add_epi32(shs, _mm512_set1_epi32(3 * c))), _mm512_set1_epi32(7));
-        __m512i idx = _mm512_add_epi32(_mm512_or_si512(i0, _mm512_or_si512(_mm512_slli_epi32(i1, 8), _mm512_slli_epi32(i2, 12))), off);
-        for (int h = 0; h < 2; h++) {           /* word row k = 2c + h: steps 2h+1, 2h+2 */
-            __m512i x = _mm512_and_si512(_mm512_mullo_epi32(idx, mul[2 * h]), m3f);
-            __m512i y = _mm512_and_si512(_mm512_mullo_epi32(idx, mul[2 * h + 1]), m3f);
-            x = _mm512_dpbusd_epi32(_mm512_setzero_si512(), x, ones);
-            y = _mm512_dpbusd_epi32(_mm512_setzero_si512(), y, ones);
-            __m512i p = _mm512_sub_epi16(_mm512_or_si512(x, _mm512_slli_epi32(y, 16)), c126);
-            _mm512_storeu_si512(vl + 32 * (2 * c + h), p);
-        }
-    }
-}
+/* iq4_kt and iq3_kt: kl_part_a.h */
 
 /* iq4_k into the pair layout. Word (k, j) holds elements 16j+2k, +1: bytes qs[16*(j/2) + 2k] and the next,
  * nibble j%2, table half chosen by extra bit j. One 16-bit gather, a per-slot shift and a table permute. */
@@ -281,6 +249,10 @@ KL_AVX512 static void kl_dec_iq4_k_avx512(const uint8_t *b, int16_t *vl, float *
 
 #endif /* __x86_64__ */
 
+#if defined(__aarch64__)
+#include "kl_part_c.h"         /* NEON */
+#endif
+
 /* ---- dispatch ---- */
 
 static kernel_set kl_set;
@@ -316,12 +288,13 @@ static int kernel_use(int want) {
     }
     if (want >= 2 && has512) {
         k.name = "avx512"; k.chunk = kl_chunk_avx512;
-        k.dec[155] = kl_dec_iq4_kt_avx512;
         k.dec[139] = kl_dec_iq4_k_avx512;
         got = 2;
     }
     kl_register_a(&k, got);
     kl_register_b(&k, got);
+#elif defined(__aarch64__)
+    got = kl_register_c(&k, want);       /* Advanced SIMD is mandatory in AArch64: no runtime check */
 #else
     (void)want;
 #endif
