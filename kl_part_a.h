@@ -42,6 +42,11 @@ static void kla_init(void) {
 }
 #define KLA_LD(x) _mm512_load_si512((const void *)(x))
 
+/* one-token row dot of a whole row of blocks (nc chunks) against int16 activations a with per-16 scales ad:
+ * the 16 lane accumulators go to out. Set per type by kl_register_a for the ISA in use, else NULL. */
+typedef void (*kla_dot1_fn)(const uint8_t *b, int64_t nc, uint64_t bytes, float D, const int16_t *a, const float *ad, float *out);
+static kla_dot1_fn kla_dot1[160];
+
 /* ---- AVX-512: iq3_kt ----
  * Word (k, j) of the pair layout holds elements 16j+2k, +1: group g = 2j + k/4 (8 steps per group), trellis
  * steps 2(k%4)+1 and 2(k%4)+2 of it. Lane j of index vector I_c is group 2j + c. The values are |v| with the
@@ -49,7 +54,7 @@ static void kla_init(void) {
  * (float D*nibble, then a double multiply, then rounding to float). */
 
 /* iq3_kt scales: sub-block s uses nibble (s/2)/4 of byte (s/2)%4 */
-KL_AVX512 static void kl_iq3kt_scales(const uint8_t *b, float *sc, float D) {
+KL_AVX512 static inline __m512 kl_iq3kt_scales(const uint8_t *b, float D) {
     uint32_t w;
     memcpy(&w, b, 4);
     const __m256i sh = _mm256_setr_epi32(0, 8, 16, 24, 4, 12, 20, 28);         /* 32-block ib: 8*(ib%4) + 4*(ib/4) */
@@ -57,7 +62,7 @@ KL_AVX512 static void kl_iq3kt_scales(const uint8_t *b, float *sc, float D) {
     __m256 f = _mm256_mul_ps(_mm256_set1_ps(D), _mm256_cvtepi32_ps(nib));
     __m256 s8 = _mm512_cvtpd_ps(_mm512_mul_pd(_mm512_cvtps_pd(f), _mm512_set1_pd(Q_IQ3KT_FACTOR)));
     const __m512i dup = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
-    _mm512_storeu_ps(sc, _mm512_permutexvar_ps(dup, _mm512_castps256_ps512(s8)));
+    return _mm512_permutexvar_ps(dup, _mm512_castps256_ps512(s8));
 }
 
 /* the two trellis values of one word from index vector idx and multipliers ma, mb: the four masked bytes of
@@ -70,8 +75,8 @@ KL_AVX512 static inline __m512i kl_kt_pair512(__m512i idx, __m512i ma, __m512i m
     return _mm512_sub_epi16(xy, KLA_LD(kla_k.c126));
 }
 
-KL_AVX512 static void kl_dec_iq3_kt_avx512(const uint8_t *b, int16_t *vl, float *sc, float D) {
-    kl_iq3kt_scales(b, sc, D);
+/* the 8 word rows of a block in registers; returns the 16 scales */
+KL_AVX512 static inline __m512 kla_iq3kt_regs(const uint8_t *b, __m512i *v, float D) {
     __m512i ql = _mm512_loadu_si512(b + 4);                        /* lane j: u16 of groups 2j, 2j+1 */
     __m512i q16 = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(b + 68)));   /* qh bytes as words */
     KLA_UNROLL for (int c = 0; c < 2; c++) {
@@ -81,9 +86,10 @@ KL_AVX512 static void kl_dec_iq3_kt_avx512(const uint8_t *b, int16_t *vl, float 
             int k = 4 * c + m;
             __m512i p = _mm512_abs_epi16(kl_kt_pair512(idx, KLA_LD(kla_k.mul[2 * m]), KLA_LD(kla_k.mul[2 * m + 1])));
             __mmask32 neg = _mm512_test_epi16_mask(_mm512_permutexvar_epi16(KLA_LD(kla_k.sel3[k]), q16), KLA_LD(kla_k.bit3));
-            _mm512_storeu_si512(vl + 32 * k, _mm512_mask_sub_epi16(p, neg, _mm512_setzero_si512(), p));
+            v[k] = _mm512_mask_sub_epi16(p, neg, _mm512_setzero_si512(), p);
         }
     }
+    return kl_iq3kt_scales(b, D);
 }
 
 /* ---- AVX-512: iq4_kt ----
@@ -91,12 +97,12 @@ KL_AVX512 static void kl_dec_iq3_kt_avx512(const uint8_t *b, int16_t *vl, float 
  * 2(k%2)+2 of it. Lane j of index vector I_c is group 4j + c: ql byte 4j+c, the nibble of qh byte 4(j%8)+c
  * picked by j/8, and 3 bits 8 + 12(j%2) + 3c of scale word j/2. The bytes are moved with byte shuffles and
  * merged with ternary logic so that only one shift per index vector uses the multiply port. */
-KL_AVX512 static void kl_dec_iq4_kt_avx512_a(const uint8_t *b, int16_t *vl, float *sc, float D) {
+KL_AVX512 static inline __m512 kla_iq4kt_regs(const uint8_t *b, __m512i *v, float D) {
     __m512i ql = _mm512_loadu_si512(b + 32);                                    /* lane j: ql[4j..4j+3] */
     __m512i qh = _mm512_permutexvar_epi32(KLA_LD(kla_k.qh4), _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(b + 96))));
     __m512i sh = _mm512_permutexvar_epi32(KLA_LD(kla_k.sh4), _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)b)));
     __m512i ls = _mm512_sub_epi32(_mm512_srli_epi32(_mm512_and_si512(sh, KLA_LD(kla_k.m255)), 1), KLA_LD(kla_k.c64));
-    _mm512_storeu_ps(sc, _mm512_mul_ps(_mm512_set1_ps(D), _mm512_cvtepi32_ps(ls)));
+    __m512 sc = _mm512_mul_ps(_mm512_set1_ps(D), _mm512_cvtepi32_ps(ls));
     __m512i off = _mm512_add_epi32(KLA_LD(kla_k.c4096), _mm512_slli_epi32(_mm512_and_si512(sh, KLA_LD(kla_k.one)), 15));
     /* qq: the nibble for c at bits 8c..8c+3 (lanes j >= 8 take the high nibbles); s3: the 3 bits for c at 3c */
     __m512i qq = _mm512_srlv_epi32(qh, KLA_LD(kla_k.qs4)), s3 = _mm512_srlv_epi32(sh, KLA_LD(kla_k.ss4));
@@ -107,9 +113,35 @@ KL_AVX512 static void kl_dec_iq4_kt_avx512_a(const uint8_t *b, int16_t *vl, floa
         __m512i idx = _mm512_ternarylogic_epi32(i0, i1, KLA_LD(kla_k.m0f00), 0xF8);              /* i0 | (i1 & m) */
         idx = _mm512_add_epi32(_mm512_ternarylogic_epi32(idx, i2, KLA_LD(kla_k.m7000), 0xF8), off);
         KLA_UNROLL for (int h = 0; h < 2; h++)             /* word row k = 2c + h: steps 2h+1, 2h+2 */
-            _mm512_storeu_si512(vl + 32 * (2 * c + h), kl_kt_pair512(idx, KLA_LD(kla_k.mul[2 * h]), KLA_LD(kla_k.mul[2 * h + 1])));
+            v[2 * c + h] = kl_kt_pair512(idx, KLA_LD(kla_k.mul[2 * h]), KLA_LD(kla_k.mul[2 * h + 1]));
     }
+    return sc;
 }
+
+/* For each KT type: the block decoder (word rows stored into the pair layout) and a one-token row dot that
+ * multiplies the word rows straight from the registers with the activation words (no store and reload),
+ * keeping the 16 lane accumulators in a register. Its float steps per lane are those of the chunk kernel:
+ * acc += ((float)isum * sc) * da, chunk after chunk, so the result has the same bits as the tile path. */
+#define KLA_KT_FUNCS(nm) \
+KL_AVX512 static void kl_dec_##nm##_avx512(const uint8_t *b, int16_t *vl, float *sc, float D) { \
+    __m512i v[8]; \
+    _mm512_storeu_ps(sc, kla_##nm##_regs(b, v, D)); \
+    KLA_UNROLL for (int k = 0; k < 8; k++) _mm512_storeu_si512(vl + 32 * k, v[k]); \
+} \
+KL_AVX512 static void kla_dot1_##nm(const uint8_t *b, int64_t nc, uint64_t bytes, float D, const int16_t *a, \
+                                   const float *ad, float *out) { \
+    __m512 acc = _mm512_setzero_ps(); \
+    for (int64_t c = 0; c < nc; c++, b += bytes, a += KC, ad += KS) { \
+        __m512i v[8]; \
+        __m512 sc = kla_##nm##_regs(b, v, D); \
+        __m512i s = _mm512_madd_epi16(v[0], _mm512_loadu_si512(a)); \
+        KLA_UNROLL for (int k = 1; k < 8; k++) s = _mm512_dpwssd_epi32(s, v[k], _mm512_loadu_si512(a + 32 * k)); \
+        acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(s), sc), _mm512_loadu_ps(ad))); \
+    } \
+    _mm512_storeu_ps(out, acc); \
+}
+KLA_KT_FUNCS(iq3kt)
+KLA_KT_FUNCS(iq4kt)
 
 /* ---- AVX2: iq4_kt and iq3_kt, 8 lanes j = 8h .. 8h+7 per half, the same word layout as above ---- */
 
@@ -195,6 +227,8 @@ KL_AVX2 static void kl_dec_iq3_kt_avx2(const uint8_t *b, int16_t *vl, float *sc,
 /* add this part's decoders to k for ISA level (1 avx2, 2 avx512) */
 static void kl_register_a(kernel_set *k, int level) {
     kla_init();
+    memset(kla_dot1, 0, sizeof kla_dot1);
+    if (level >= 2) { kla_dot1[154] = kla_dot1_iq3kt; kla_dot1[155] = kla_dot1_iq4kt; }
     if (level >= 1) { k->dec[154] = kl_dec_iq3_kt_avx2; k->dec[155] = kl_dec_iq4_kt_avx2; }
-    if (level >= 2) { k->dec[154] = kl_dec_iq3_kt_avx512; k->dec[155] = kl_dec_iq4_kt_avx512_a; }
+    if (level >= 2) { k->dec[154] = kl_dec_iq3kt_avx512; k->dec[155] = kl_dec_iq4kt_avx512; }
 }
