@@ -3,7 +3,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -ffp-contract=off -pthread
 LDLIBS  += -lm -pthread
-SRC      = darwin.c darwin.h kernels.h $(wildcard parts/*.c)
+SRC      = darwin.c darwin.h kernels.h
 TESTS    = $(patsubst tests/%.c,tests/bin/%,$(wildcard tests/test_*.c))
 
 all: darwin

@@ -210,7 +210,7 @@ KL_AVX512 static void kl_chunk_avx512(const int16_t *wv, const float *wsc, const
     }
 }
 
-/* iq4_kt and iq3_kt: kl_part_a.h */
+/* iq4_kt and iq3_kt: see the KT decoders below */
 
 /* iq4_k into the pair layout. Word (k, j) holds elements 16j+2k, +1: bytes qs[16*(j/2) + 2k] and the next,
  * nibble j%2, table half chosen by extra bit j. One 16-bit gather, a per-slot shift and a table permute. */
@@ -244,13 +244,685 @@ KL_AVX512 static void kl_dec_iq4_k_avx512(const uint8_t *b, int16_t *vl, float *
     }
 }
 
-#include "kl_part_a.h"
-#include "kl_part_b.h"
+/* ---- fast decoders of the KT trellis types (AVX2, AVX-512) and their fused one-token dot ---- */
+
+/* the decoders' small loops fully unrolled: shift counts become immediates, constants stay in registers */
+#define KLA_UNROLL _Pragma("GCC unroll 8")
+
+/* Constant vectors read from memory: a load takes a load port, while building a broadcast constant in a
+ * register takes a vector ALU slot, and these decoders are bound by the ALU slots. Filled by kl_register_a. */
+static struct {
+    uint32_t mul[8][16];          /* a^1 .. a^8 */
+    uint32_t m3f[16], ones[16], c4096[16], m0f00[16], m7000[16], mffff[16];
+    uint16_t c126[32];
+    uint16_t sel3[8][32];         /* iq3_kt: slot 2j+h of word row k reads qh[16(j&1) + 2k + h] ... */
+    uint16_t bit3[32];            /* ... bit j>>1 */
+    uint32_t ctl4[4][16];         /* iq4_kt: byte c of each dword to bits 0..7 (ql) */
+    uint32_t ctl4h[4][16];        /* ... and to bits 8..15 (qh nibbles) */
+    uint32_t qh4[16], sh4[16];    /* iq4_kt lane j: qh dword j%8, scale dword j/2 */
+    uint32_t qs4[16], ss4[16];    /* ... shift of the qh nibbles 4(j/8), of the 3-bit fields 8 + 12(j%2) */
+    uint32_t m255[16], c64[16], one[16];
+} __attribute__((aligned(64))) kla_k;
+
+static void kla_init(void) {
+    uint32_t p = 1;
+    for (int n = 0; n < 8; n++) { p *= KT_A; for (int i = 0; i < 16; i++) kla_k.mul[n][i] = p; }
+    for (int i = 0; i < 16; i++) {
+        kla_k.m3f[i] = 0x3F3F3F3Fu; kla_k.ones[i] = 0x01010101u; kla_k.c4096[i] = 4096;
+        kla_k.m0f00[i] = 0x0F00; kla_k.m7000[i] = 0x7000; kla_k.mffff[i] = 0xFFFF;
+        kla_k.qh4[i] = (uint32_t)i % 8; kla_k.sh4[i] = (uint32_t)i / 2;
+        kla_k.qs4[i] = 4 * ((uint32_t)i / 8); kla_k.ss4[i] = 8 + 12 * ((uint32_t)i % 2);
+        kla_k.m255[i] = 255; kla_k.c64[i] = 64; kla_k.one[i] = 1;
+        for (int c = 0; c < 4; c++) {
+            uint32_t src = (uint32_t)(4 * (i % 4) + c);                       /* byte within the 128-bit lane */
+            kla_k.ctl4[c][i] = 0x80808000u | src;
+            kla_k.ctl4h[c][i] = 0x80800080u | src << 8;
+        }
+    }
+    for (int s = 0; s < 32; s++) {
+        int j = s >> 1, h = s & 1;
+        kla_k.c126[s] = 126;
+        kla_k.bit3[s] = (uint16_t)(1 << (j >> 1));
+        for (int k = 0; k < 8; k++) kla_k.sel3[k][s] = (uint16_t)(16 * (j & 1) + 2 * k + h);
+    }
+}
+#define KLA_LD(x) _mm512_load_si512((const void *)(x))
+
+/* one-token row dot of a whole row of blocks (nc chunks) against int16 activations a with per-16 scales ad:
+ * the 16 lane accumulators go to out. Set per type by kl_register_a for the ISA in use, else NULL. */
+typedef void (*kla_dot1_fn)(const uint8_t *b, int64_t nc, uint64_t bytes, float D, const int16_t *a, const float *ad, float *out);
+static kla_dot1_fn kla_dot1[160];
+
+/* ---- AVX-512: iq3_kt ----
+ * Word (k, j) of the pair layout holds elements 16j+2k, +1: group g = 2j + k/4 (8 steps per group), trellis
+ * steps 2(k%4)+1 and 2(k%4)+2 of it. Lane j of index vector I_c is group 2j + c. The values are |v| with the
+ * sign bit (e>>5) of qh[e & 31]; the 1.01 factor goes on the scale exactly as q_dec_iq3_kt does it
+ * (float D*nibble, then a double multiply, then rounding to float). */
+
+/* iq3_kt scales: sub-block s uses nibble (s/2)/4 of byte (s/2)%4 */
+KL_AVX512 static inline __m512 kl_iq3kt_scales(const uint8_t *b, float D) {
+    uint32_t w;
+    memcpy(&w, b, 4);
+    const __m256i sh = _mm256_setr_epi32(0, 8, 16, 24, 4, 12, 20, 28);         /* 32-block ib: 8*(ib%4) + 4*(ib/4) */
+    __m256i nib = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)w), sh), _mm256_set1_epi32(15));
+    __m256 f = _mm256_mul_ps(_mm256_set1_ps(D), _mm256_cvtepi32_ps(nib));
+    __m256 s8 = _mm512_cvtpd_ps(_mm512_mul_pd(_mm512_cvtps_pd(f), _mm512_set1_pd(Q_IQ3KT_FACTOR)));
+    const __m512i dup = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+    return _mm512_permutexvar_ps(dup, _mm512_castps256_ps512(s8));
+}
+
+/* the two trellis values of one word from index vector idx and multipliers ma, mb: the four masked bytes of
+ * each state summed by dpbusd, the second sum moved to the high half by a byte shift (port 5, off the
+ * multiply port) and used as the first sum's accumulator, then both halves centred */
+KL_AVX512 static inline __m512i kl_kt_pair512(__m512i idx, __m512i ma, __m512i mb) {
+    const __m512i m3f = KLA_LD(kla_k.m3f), ones = KLA_LD(kla_k.ones);
+    __m512i y = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(_mm512_mullo_epi32(idx, mb), m3f), ones);
+    __m512i xy = _mm512_dpbusd_epi32(_mm512_bslli_epi128(y, 2), _mm512_and_si512(_mm512_mullo_epi32(idx, ma), m3f), ones);
+    return _mm512_sub_epi16(xy, KLA_LD(kla_k.c126));
+}
+
+/* the 8 word rows of a block in registers; returns the 16 scales */
+KL_AVX512 static inline __m512 kla_iq3kt_regs(const uint8_t *b, __m512i *v, float D) {
+    __m512i ql = _mm512_loadu_si512(b + 4);                        /* lane j: u16 of groups 2j, 2j+1 */
+    __m512i q16 = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(b + 68)));   /* qh bytes as words */
+    KLA_UNROLL for (int c = 0; c < 2; c++) {
+        __m512i idx = _mm512_add_epi32(c ? _mm512_srli_epi32(ql, 16) : _mm512_and_si512(ql, KLA_LD(kla_k.mffff)),
+                                       KLA_LD(kla_k.c4096));
+        KLA_UNROLL for (int m = 0; m < 4; m++) {
+            int k = 4 * c + m;
+            __m512i p = _mm512_abs_epi16(kl_kt_pair512(idx, KLA_LD(kla_k.mul[2 * m]), KLA_LD(kla_k.mul[2 * m + 1])));
+            __mmask32 neg = _mm512_test_epi16_mask(_mm512_permutexvar_epi16(KLA_LD(kla_k.sel3[k]), q16), KLA_LD(kla_k.bit3));
+            v[k] = _mm512_mask_sub_epi16(p, neg, _mm512_setzero_si512(), p);
+        }
+    }
+    return kl_iq3kt_scales(b, D);
+}
+
+/* ---- AVX-512: iq4_kt ----
+ * Word (k, j) holds elements 16j+2k, +1: group g = 4j + k/2 (4 steps per group), trellis steps 2(k%2)+1 and
+ * 2(k%2)+2 of it. Lane j of index vector I_c is group 4j + c: ql byte 4j+c, the nibble of qh byte 4(j%8)+c
+ * picked by j/8, and 3 bits 8 + 12(j%2) + 3c of scale word j/2. The bytes are moved with byte shuffles and
+ * merged with ternary logic so that only one shift per index vector uses the multiply port. */
+KL_AVX512 static inline __m512 kla_iq4kt_regs(const uint8_t *b, __m512i *v, float D) {
+    __m512i ql = _mm512_loadu_si512(b + 32);                                    /* lane j: ql[4j..4j+3] */
+    __m512i qh = _mm512_permutexvar_epi32(KLA_LD(kla_k.qh4), _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(b + 96))));
+    __m512i sh = _mm512_permutexvar_epi32(KLA_LD(kla_k.sh4), _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)b)));
+    __m512i ls = _mm512_sub_epi32(_mm512_srli_epi32(_mm512_and_si512(sh, KLA_LD(kla_k.m255)), 1), KLA_LD(kla_k.c64));
+    __m512 sc = _mm512_mul_ps(_mm512_set1_ps(D), _mm512_cvtepi32_ps(ls));
+    __m512i off = _mm512_add_epi32(KLA_LD(kla_k.c4096), _mm512_slli_epi32(_mm512_and_si512(sh, KLA_LD(kla_k.one)), 15));
+    /* qq: the nibble for c at bits 8c..8c+3 (lanes j >= 8 take the high nibbles); s3: the 3 bits for c at 3c */
+    __m512i qq = _mm512_srlv_epi32(qh, KLA_LD(kla_k.qs4)), s3 = _mm512_srlv_epi32(sh, KLA_LD(kla_k.ss4));
+    KLA_UNROLL for (int c = 0; c < 4; c++) {
+        __m512i i0 = _mm512_shuffle_epi8(ql, KLA_LD(kla_k.ctl4[c]));          /* byte c at bits 0..7 */
+        __m512i i1 = _mm512_shuffle_epi8(qq, KLA_LD(kla_k.ctl4h[c]));         /* byte c at bits 8..15 */
+        __m512i i2 = _mm512_slli_epi32(s3, 12 - 3 * c);                                            /* bits 12..14 */
+        __m512i idx = _mm512_ternarylogic_epi32(i0, i1, KLA_LD(kla_k.m0f00), 0xF8);              /* i0 | (i1 & m) */
+        idx = _mm512_add_epi32(_mm512_ternarylogic_epi32(idx, i2, KLA_LD(kla_k.m7000), 0xF8), off);
+        KLA_UNROLL for (int h = 0; h < 2; h++)             /* word row k = 2c + h: steps 2h+1, 2h+2 */
+            v[2 * c + h] = kl_kt_pair512(idx, KLA_LD(kla_k.mul[2 * h]), KLA_LD(kla_k.mul[2 * h + 1]));
+    }
+    return sc;
+}
+
+/* For each KT type: the block decoder (word rows stored into the pair layout) and a one-token row dot that
+ * multiplies the word rows straight from the registers with the activation words (no store and reload),
+ * keeping the 16 lane accumulators in a register. Its float steps per lane are those of the chunk kernel:
+ * acc += ((float)isum * sc) * da, chunk after chunk, so the result has the same bits as the tile path. */
+#define KLA_KT_FUNCS(nm) \
+KL_AVX512 static void kl_dec_##nm##_avx512(const uint8_t *b, int16_t *vl, float *sc, float D) { \
+    __m512i v[8]; \
+    _mm512_storeu_ps(sc, kla_##nm##_regs(b, v, D)); \
+    KLA_UNROLL for (int k = 0; k < 8; k++) _mm512_storeu_si512(vl + 32 * k, v[k]); \
+} \
+KL_AVX512 static void kla_dot1_##nm(const uint8_t *b, int64_t nc, uint64_t bytes, float D, const int16_t *a, \
+                                   const float *ad, float *out) { \
+    __m512 acc = _mm512_setzero_ps(); \
+    for (int64_t c = 0; c < nc; c++, b += bytes, a += KC, ad += KS) { \
+        __m512i v[8]; \
+        __m512 sc = kla_##nm##_regs(b, v, D); \
+        __m512i s = _mm512_madd_epi16(v[0], _mm512_loadu_si512(a)); \
+        KLA_UNROLL for (int k = 1; k < 8; k++) s = _mm512_dpwssd_epi32(s, v[k], _mm512_loadu_si512(a + 32 * k)); \
+        acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(s), sc), _mm512_loadu_ps(ad))); \
+    } \
+    _mm512_storeu_ps(out, acc); \
+}
+KLA_KT_FUNCS(iq3kt)
+KLA_KT_FUNCS(iq4kt)
+
+/* ---- AVX2: iq4_kt and iq3_kt, 8 lanes j = 8h .. 8h+7 per half, the same word layout as above ---- */
+
+/* the two trellis values of one word: maddubs then madd sum the four masked bytes (no dpbusd in AVX2) */
+KL_AVX2 static inline __m256i kl_kt_pair256(__m256i idx, __m256i ma, __m256i mb) {
+    const __m256i m3f = _mm256_set1_epi32(0x3F3F3F3F), ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+    __m256i x = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_and_si256(_mm256_mullo_epi32(idx, ma), m3f), ones8), ones16);
+    __m256i y = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_and_si256(_mm256_mullo_epi32(idx, mb), m3f), ones8), ones16);
+    return _mm256_sub_epi16(_mm256_or_si256(x, _mm256_slli_epi32(y, 16)), _mm256_set1_epi16(126));
+}
+
+/* iq4_kt: lane j of index vector I_c is group 4j + c; word row 2c + h2 takes steps 2h2+1, 2h2+2 */
+KL_AVX2 static void kl_dec_iq4_kt_avx2(const uint8_t *b, int16_t *vl, float *sc, float D) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i mul[4] = { _mm256_set1_epi32((int)KT_A), _mm256_set1_epi32((int)KT_A2),
+                             _mm256_set1_epi32((int)KT_A3), _mm256_set1_epi32((int)KT_A4) };
+    const __m256i m255 = _mm256_set1_epi32(255);
+    __m256i qh = _mm256_loadu_si256((const __m256i *)(b + 96)), sw = _mm256_loadu_si256((const __m256i *)b);
+    /* the bits of the third index part: 8 + 12*(j&1) + 3c of scale word j/2 */
+    __m256i shs = _mm256_add_epi32(_mm256_set1_epi32(8), _mm256_mullo_epi32(_mm256_and_si256(lane, _mm256_set1_epi32(1)), _mm256_set1_epi32(12)));
+    KLA_UNROLL for (int h = 0; h < 2; h++) {
+        __m256i ql = _mm256_loadu_si256((const __m256i *)(b + 32 + 32 * h));
+        __m256i sh = _mm256_permutevar8x32_epi32(sw, _mm256_add_epi32(_mm256_set1_epi32(4 * h), _mm256_srli_epi32(lane, 1)));
+        __m256i ls = _mm256_sub_epi32(_mm256_srli_epi32(_mm256_and_si256(sh, m255), 1), _mm256_set1_epi32(64));
+        _mm256_storeu_ps(sc + 8 * h, _mm256_mul_ps(_mm256_set1_ps(D), _mm256_cvtepi32_ps(ls)));
+        __m256i off = _mm256_add_epi32(_mm256_set1_epi32(4096), _mm256_slli_epi32(_mm256_and_si256(sh, _mm256_set1_epi32(1)), 15));
+        KLA_UNROLL for (int c = 0; c < 4; c++) {
+            __m256i i0 = _mm256_and_si256(_mm256_srli_epi32(ql, 8 * c), m255);
+            __m256i i1 = _mm256_and_si256(_mm256_srli_epi32(qh, 4 * h + 8 * c), _mm256_set1_epi32(15));
+            __m256i i2 = _mm256_and_si256(_mm256_srlv_epi32(sh, _mm256_add_epi32(shs, _mm256_set1_epi32(3 * c))), _mm256_set1_epi32(7));
+            __m256i idx = _mm256_add_epi32(_mm256_or_si256(i0, _mm256_or_si256(_mm256_slli_epi32(i1, 8), _mm256_slli_epi32(i2, 12))), off);
+            KLA_UNROLL for (int h2 = 0; h2 < 2; h2++)
+                _mm256_storeu_si256((__m256i *)(vl + 32 * (2 * c + h2) + 16 * h), kl_kt_pair256(idx, mul[2 * h2], mul[2 * h2 + 1]));
+        }
+    }
+}
+
+/* iq3_kt scales in AVX2: the same float multiply, double multiply and rounding as q_dec_iq3_kt */
+KL_AVX2 static void kl_iq3kt_scales2(const uint8_t *b, float *sc, float D) {
+    uint32_t w;
+    memcpy(&w, b, 4);
+    const __m256i sh = _mm256_setr_epi32(0, 8, 16, 24, 4, 12, 20, 28);
+    __m256i nib = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)w), sh), _mm256_set1_epi32(15));
+    __m256 f = _mm256_mul_ps(_mm256_set1_ps(D), _mm256_cvtepi32_ps(nib));
+    const __m256d fac = _mm256_set1_pd(Q_IQ3KT_FACTOR);
+    __m128 lo = _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(f)), fac));
+    __m128 hi = _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(f, 1)), fac));
+    _mm_storeu_ps(sc, _mm_unpacklo_ps(lo, lo)); _mm_storeu_ps(sc + 4, _mm_unpackhi_ps(lo, lo));
+    _mm_storeu_ps(sc + 8, _mm_unpacklo_ps(hi, hi)); _mm_storeu_ps(sc + 12, _mm_unpackhi_ps(hi, hi));
+}
+
+/* iq3_kt: lane j of index vector I_c is group 2j + c; slot (j, s) of word row k takes its sign from
+ * qh[16(j&1) + 2k + s] bit j>>1, gathered by broadcasting dword k of the zero-extended qh halves */
+KL_AVX2 static void kl_dec_iq3_kt_avx2(const uint8_t *b, int16_t *vl, float *sc, float D) {
+    kl_iq3kt_scales2(b, sc, D);
+    const uint32_t m1 = KT_A, m2 = m1 * KT_A, m3 = m2 * KT_A, m4 = m3 * KT_A, m5 = m4 * KT_A, m6 = m5 * KT_A,
+                   m7 = m6 * KT_A, m8 = m7 * KT_A;
+    const __m256i mul[8] = { _mm256_set1_epi32((int)m1), _mm256_set1_epi32((int)m2), _mm256_set1_epi32((int)m3),
+                             _mm256_set1_epi32((int)m4), _mm256_set1_epi32((int)m5), _mm256_set1_epi32((int)m6),
+                             _mm256_set1_epi32((int)m7), _mm256_set1_epi32((int)m8) };
+    __m256i q0 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(b + 68)));     /* qh[0..15] as words */
+    __m256i q1 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(b + 84)));     /* qh[16..31] */
+    KLA_UNROLL for (int h = 0; h < 2; h++) {
+        __m256i ql = _mm256_loadu_si256((const __m256i *)(b + 4 + 32 * h));
+        /* bit j>>1 = 4h + i/2 for lane i */
+        const __m256i bit = _mm256_sllv_epi32(_mm256_set1_epi32(0x00010001),
+                                              _mm256_setr_epi32(4 * h, 4 * h, 4 * h + 1, 4 * h + 1, 4 * h + 2, 4 * h + 2, 4 * h + 3, 4 * h + 3));
+        KLA_UNROLL for (int c = 0; c < 2; c++) {
+            __m256i idx = _mm256_add_epi32(c ? _mm256_srli_epi32(ql, 16) : _mm256_and_si256(ql, _mm256_set1_epi32(0xFFFF)),
+                                           _mm256_set1_epi32(4096));
+            KLA_UNROLL for (int m = 0; m < 4; m++) {
+                int k = 4 * c + m;
+                __m256i p = _mm256_abs_epi16(kl_kt_pair256(idx, mul[2 * m], mul[2 * m + 1]));
+                __m256i kk = _mm256_set1_epi32(k);
+                __m256i q = _mm256_blend_epi32(_mm256_permutevar8x32_epi32(q0, kk), _mm256_permutevar8x32_epi32(q1, kk), 0xAA);
+                __m256i neg = _mm256_cmpeq_epi16(_mm256_and_si256(q, bit), bit);           /* all ones: negate */
+                _mm256_storeu_si256((__m256i *)(vl + 32 * k + 16 * h), _mm256_sub_epi16(_mm256_xor_si256(p, neg), neg));
+            }
+        }
+    }
+}
+
+/* add this part's decoders to k for ISA level (1 avx2, 2 avx512) */
+static void kl_register_a(kernel_set *k, int level) {
+    kla_init();
+    memset(kla_dot1, 0, sizeof kla_dot1);
+    if (level >= 2) { kla_dot1[154] = kla_dot1_iq3kt; kla_dot1[155] = kla_dot1_iq4kt; }
+    if (level >= 1) { k->dec[154] = kl_dec_iq3_kt_avx2; k->dec[155] = kl_dec_iq4_kt_avx2; }
+    if (level >= 2) { k->dec[154] = kl_dec_iq3kt_avx512; k->dec[155] = kl_dec_iq4kt_avx512; }
+}
+/* ---- fast decoders of the other seed types (AVX2; also used on AVX-512 machines) ----
+ *
+ * AVX2 scheme: a type decoder produces the block's 256 values as int8 in natural order, 32 per register
+ * (v[c] = elements 32c .. 32c+31, i.e. sub-blocks 2c and 2c+1 in its two 128-bit lanes), with byte
+ * shuffles as table lookups; one shared routine then moves them into the pair layout. All these types have
+ * values in int8 range, so the int8 stage is exact. The scales are computed with the scalar decoder's own
+ * float expression (one multiply of the same two operands), so every ISA gives the same bits. */
+
+#define KL_UNROLL _Pragma("GCC unroll 8")
+
+/* f16 -> f32 with F16C: the same bits as f16_to_f32 (which is written to match vcvtph2ps), far fewer steps */
+KL_AVX2 static inline float kl2_h(const uint8_t *p) { return _cvtsh_ss(q_u16(p)); }
+
+/* 16 bytes from lo in lane 0 and from hi in lane 1 (a lookup table chosen per sub-block) */
+KL_AVX2 static inline __m256i kl2_lanes(const void *lo, const void *hi) {
+    return _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)lo)),
+                                   _mm_loadu_si128((const __m128i *)hi), 1);
+}
+
+/* bytes whose bit `bit` is set become 0xFF (a blendv selector), the others 0 */
+KL_AVX2 static inline __m256i kl2_bitmask(__m256i x, int bit) {
+    __m256i m = _mm256_set1_epi8((char)(1 << bit));
+    return _mm256_cmpeq_epi8(_mm256_and_si256(x, m), m);
+}
+
+/* nibbles of 32 bytes: h = 0 low, 1 high */
+KL_AVX2 static inline __m256i kl2_nib(__m256i x, int h) {
+    return _mm256_and_si256(_mm256_srli_epi16(x, 4 * h), _mm256_set1_epi8(15));
+}
+
+/* 16 bytes, low nibbles in lane 0 and high nibbles in lane 1 (the 16+16 element groups of a 32-block) */
+KL_AVX2 static inline __m256i kl2_nib32(const uint8_t *qs) {
+    __m256i x = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
+    return _mm256_and_si256(_mm256_srlv_epi32(x, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)), _mm256_set1_epi8(15));
+}
+
+/* Natural int8 chunks -> pair layout. Word k of sub-block j (bytes 16j+2k, +1) goes to slot j of row k.
+ * Sub-blocks r and r+8 share a register (one per lane), then an 8x8 transpose of 16-bit words in each
+ * lane leaves row k in register t[k]: lane 0 slots 0..7, lane 1 slots 8..15; sign extension ends it. */
+KL_AVX2 static inline void kl2_put(const __m256i *v, int16_t *vl) {
+    __m256i x[8], a[8], b[8];
+    KL_UNROLL for (int c = 0; c < 4; c++) {
+        x[2 * c] = _mm256_permute2x128_si256(v[c], v[c + 4], 0x20);       /* sub-blocks 2c, 2c+8 */
+        x[2 * c + 1] = _mm256_permute2x128_si256(v[c], v[c + 4], 0x31);   /* 2c+1, 2c+9 */
+    }
+    KL_UNROLL for (int i = 0; i < 8; i += 2) {
+        a[i] = _mm256_unpacklo_epi16(x[i], x[i + 1]);
+        a[i + 1] = _mm256_unpackhi_epi16(x[i], x[i + 1]);
+    }
+    KL_UNROLL for (int i = 0; i < 8; i += 4)
+        KL_UNROLL for (int h = 0; h < 2; h++) {
+            b[i + 2 * h] = _mm256_unpacklo_epi32(a[i + h], a[i + h + 2]);
+            b[i + 2 * h + 1] = _mm256_unpackhi_epi32(a[i + h], a[i + h + 2]);
+        }
+    /* b[q] (x0..x3) and b[q+4] (x4..x7): word 2q in the low, word 2q+1 in the high 64 bits of each lane */
+    KL_UNROLL for (int q = 0; q < 4; q++) {
+        int k = 2 * q;
+        __m256i lo = _mm256_unpacklo_epi64(b[q], b[q + 4]), hi = _mm256_unpackhi_epi64(b[q], b[q + 4]);
+        _mm256_storeu_si256((__m256i *)(vl + 32 * k), _mm256_cvtepi8_epi16(_mm256_castsi256_si128(lo)));
+        _mm256_storeu_si256((__m256i *)(vl + 32 * k + 16), _mm256_cvtepi8_epi16(_mm256_extracti128_si256(lo, 1)));
+        _mm256_storeu_si256((__m256i *)(vl + 32 * k + 32), _mm256_cvtepi8_epi16(_mm256_castsi256_si128(hi)));
+        _mm256_storeu_si256((__m256i *)(vl + 32 * k + 48), _mm256_cvtepi8_epi16(_mm256_extracti128_si256(hi, 1)));
+    }
+}
+
+/* ---- scales, 16 lanes as two 8-lane int32 halves: sc[s] = d * (float)x[s], the scalar expression ---- */
+
+/* lane s = (p[pos[s]] >> sft[s % 8]) & m: a bit field of the block header per sub-block */
+KL_AVX2 static inline void kl2_field(const uint8_t *p, __m128i pos, __m256i sft, int m, __m256i f[2]) {
+    __m128i g = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)p), pos);
+    f[0] = _mm256_and_si256(_mm256_srlv_epi32(_mm256_cvtepu8_epi32(g), sft), _mm256_set1_epi32(m));
+    f[1] = _mm256_and_si256(_mm256_srlv_epi32(_mm256_cvtepu8_epi32(_mm_srli_si128(g, 8)), sft), _mm256_set1_epi32(m));
+}
+
+KL_AVX2 static inline void kl2_scales(float *sc, float d, const __m256i x[2]) {
+    _mm256_storeu_ps(sc, _mm256_mul_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(x[0])));
+    _mm256_storeu_ps(sc + 8, _mm256_mul_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(x[1])));
+}
+
+/* 16 signed bytes p[0..15] */
+KL_AVX2 static inline void kl2_sc_i8(float *sc, float d, const uint8_t *p) {
+    __m128i g = _mm_loadu_si128((const __m128i *)p);
+    __m256i x[2] = { _mm256_cvtepi8_epi32(g), _mm256_cvtepi8_epi32(_mm_srli_si128(g, 8)) };
+    kl2_scales(sc, d, x);
+}
+
+#define KL2_POS_HALF(o) _mm_setr_epi8(o, o, o + 1, o + 1, o + 2, o + 2, o + 3, o + 3, o + 4, o + 4, o + 5, o + 5, o + 6, o + 6, o + 7, o + 7)
+#define KL2_POS_QUARTER(o) _mm_setr_epi8(o, o, o, o, o + 1, o + 1, o + 1, o + 1, o + 2, o + 2, o + 2, o + 2, o + 3, o + 3, o + 3, o + 3)
+#define KL2_SFT_NIB _mm256_setr_epi32(0, 4, 0, 4, 0, 4, 0, 4)       /* nibble s % 2 */
+#define KL2_SFT_2B _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6)        /* 2-bit field s % 4 */
+
+/* iq4_k and iq5_k: low nibble s % 2 of b[8 + s/2], high two bits 2(s % 4) of b[4 + s/4], minus 32 */
+KL_AVX2 static inline void kl2_sc_iq45k(float *sc, const uint8_t *b) {
+    __m256i lo[2], hi[2];
+    kl2_field(b + 4, KL2_POS_HALF(4), KL2_SFT_NIB, 15, lo);
+    kl2_field(b + 4, KL2_POS_QUARTER(0), KL2_SFT_2B, 3, hi);
+    for (int i = 0; i < 2; i++) lo[i] = _mm256_sub_epi32(_mm256_or_si256(lo[i], _mm256_slli_epi32(hi[i], 4)), _mm256_set1_epi32(32));
+    kl2_scales(sc, kl2_h(b), lo);
+}
+
+/* ---- AVX2 type decoders: scales (the scalar expressions), then v[c] = elements 32c .. 32c+31 ---- */
+
+/* iq4_k: 32-blocks of nibbles; extra bit per 16 picks the table half, per lane */
+KL_AVX2 static void kl2_dec_iq4_k(const uint8_t *b, int16_t *vl, float *sc, float D) {
+    uint16_t ex = q_u16(b + 2);
+    (void)D;
+    kl2_sc_iq45k(sc, b);
+    __m256i v[8];
+    KL_UNROLL for (int c = 0; c < 8; c++)
+        v[c] = _mm256_shuffle_epi8(kl2_lanes(iq4k_values + 16 * Q_BIT(ex, 2 * c), iq4k_values + 16 * Q_BIT(ex, 2 * c + 1)),
+                                   kl2_nib32(b + 16 + 16 * c));
+    kl2_put(v, vl);
+}
+
+/* iq4_ks: as iq4_k with the table half chosen per 32 by bit 0 of its scale byte */
+KL_AVX2 static void kl2_dec_iq4_ks(const uint8_t *b, int16_t *vl, float *sc, float D) {
+    __m256i x[2];                               /* q_ks_scale: D * (float)((byte & 254) - 127) */
+    kl2_field(b, KL2_POS_HALF(0), _mm256_setzero_si256(), 254, x);
+    for (int i = 0; i < 2; i++) x[i] = _mm256_sub_epi32(x[i], _mm256_set1_epi32(127));
+    kl2_scales(sc, D, x);
+    __m256i v[8];
+    KL_UNROLL for (int c = 0; c < 8; c++) {
+        const int8_t *t = iq4k_values + 16 * (b[c] & 1);
+        v[c] = _mm256_shuffle_epi8(kl2_lanes(t, t), kl2_nib32(b + 8 + 16 * c));
+    }
+    kl2_put(v, vl);
+}
+
+/* The iq6_k table's upper half (extra bit set) is the lower half plus 1 (checked at
+ * registration): one lane-independent lookup, then the shift added per lane, saves per-chunk table loads. */
+#define KL2_IQ6_DELTA 1
+
+/* per lane, delta where the lane's extra bit (2c in lane 0, 2c+1 in lane 1) of ex16 (ex in every word) is set */
+KL_AVX2 static inline __m256i kl2_extra(__m256i ex16, int c, int delta) {
+    __m256i sel = _mm256_setr_m128i(_mm_set1_epi16((short)(1 << 2 * c)), _mm_set1_epi16((short)(1 << (2 * c + 1))));
+    return _mm256_and_si256(_mm256_cmpeq_epi16(_mm256_and_si256(ex16, sel), sel), _mm256_set1_epi8((char)delta));
+}
+
+/* 16 table bytes in both lanes */
+KL_AVX2 static inline __m256i kl2_tab16(const int8_t *t) {
+    return _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)t));
+}
+
+/* iq5_k: 64-blocks of nibbles (32 bytes: low nibbles elements 0..31, high 32..63), fifth bit c of qh[l];
+ * the 32-entry table of each lane's extra half as two 16-byte lookups, chosen by the fifth bit (per-lane
+ * tables measured faster here than the shared table plus kl2_extra) */
+KL_AVX2 static void kl2_dec_iq5_k(const uint8_t *b, int16_t *vl, float *sc, float D) {
+    uint16_t ex = q_u16(b + 2);
+    (void)D;
+    kl2_sc_iq45k(sc, b);
+    __m256i qh = _mm256_loadu_si256((const __m256i *)(b + 144)), v[8];
+    KL_UNROLL for (int c = 0; c < 8; c++) {
+        __m256i n = kl2_nib(_mm256_loadu_si256((const __m256i *)(b + 16 + 32 * (c >> 1))), c & 1);
+        const int8_t *t0 = iq5nl_values + 32 * Q_BIT(ex, 2 * c), *t1 = iq5nl_values + 32 * Q_BIT(ex, 2 * c + 1);
+        v[c] = _mm256_blendv_epi8(_mm256_shuffle_epi8(kl2_lanes(t0, t1), n), _mm256_shuffle_epi8(kl2_lanes(t0 + 16, t1 + 16), n),
+                                  kl2_bitmask(qh, c));
+    }
+    kl2_put(v, vl);
+}
+
+/* iq6_k: iq5_k's nibbles plus two high bits (bits 2(c%4), +1 of qh[32(c/4) + l]); four 16-byte lookups */
+KL_AVX2 static void kl2_dec_iq6_k(const uint8_t *b, int16_t *vl, float *sc, float D) {
+    (void)D;
+    kl2_sc_i8(sc, kl2_h(b), b + 4);
+    __m256i ex = _mm256_set1_epi16((short)q_u16(b + 2)), t[4], v[8];
+    for (int i = 0; i < 4; i++) t[i] = kl2_tab16(iq6nl_values + 16 * i);
+    KL_UNROLL for (int c = 0; c < 8; c++) {
+        __m256i n = kl2_nib(_mm256_loadu_si256((const __m256i *)(b + 20 + 32 * (c >> 1))), c & 1);
+        __m256i qh = _mm256_loadu_si256((const __m256i *)(b + 148 + 32 * (c >> 2)));
+        __m256i m0 = kl2_bitmask(qh, 2 * (c & 3)), m1 = kl2_bitmask(qh, 2 * (c & 3) + 1);
+        __m256i lo = _mm256_blendv_epi8(_mm256_shuffle_epi8(t[0], n), _mm256_shuffle_epi8(t[1], n), m0);
+        __m256i hi = _mm256_blendv_epi8(_mm256_shuffle_epi8(t[2], n), _mm256_shuffle_epi8(t[3], n), m0);
+        v[c] = _mm256_add_epi8(_mm256_blendv_epi8(lo, hi, m1), kl2_extra(ex, c, KL2_IQ6_DELTA));
+    }
+    kl2_put(v, vl);
+}
+
+/* q6_K: 128-halves; in each, 32-group k takes nibble k/2 of ql[64h + 32(k%2) + l] and bits 2k of qh[32h + l] */
+KL_AVX2 static void kl2_dec_q6_K(const uint8_t *b, int16_t *vl, float *sc, float D) {
+    (void)D;
+    kl2_sc_i8(sc, kl2_h(b + 208), b + 192);
+    __m256i v[8];
+    KL_UNROLL for (int c = 0; c < 8; c++) {
+        int h = c >> 2, k = c & 3;
+        __m256i lo = kl2_nib(_mm256_loadu_si256((const __m256i *)(b + 64 * h + 32 * (k & 1))), k >> 1);
+        __m256i hi = _mm256_and_si256(_mm256_srli_epi16(_mm256_loadu_si256((const __m256i *)(b + 128 + 32 * h)), 2 * k),
+                                      _mm256_set1_epi8(3));
+        v[c] = _mm256_sub_epi8(_mm256_or_si256(lo, _mm256_slli_epi16(hi, 4)), _mm256_set1_epi8(32));
+    }
+    kl2_put(v, vl);
+}
+
+/* iq3_k: 2-bit planes (bits 2(c%4) of qs[32(c/4) + l]), third bit c of qh[l], extra half (+8) per lane */
+KL_AVX2 static void kl2_dec_iq3_k(const uint8_t *b, int16_t *vl, float *sc, float D) {
+    float d = kl2_h(b);
+    uint16_t ex = q_u16(b + 2);
+    (void)D;
+    __m256i x[2], ng[2];                        /* (2 * nibble + 1), negated where bit s of sh is set */
+    kl2_field(b + 4, KL2_POS_HALF(2), KL2_SFT_NIB, 15, x);
+    kl2_field(b + 4, _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), 1, ng);
+    for (int i = 0; i < 2; i++) {
+        __m256i m = _mm256_sub_epi32(_mm256_setzero_si256(), ng[i]);
+        x[i] = _mm256_sub_epi32(_mm256_xor_si256(_mm256_add_epi32(_mm256_add_epi32(x[i], x[i]), _mm256_set1_epi32(1)), m), m);
+    }
+    kl2_scales(sc, d, x);
+    __m256i tab = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)iq3nl_values));
+    __m256i qh = _mm256_loadu_si256((const __m256i *)(b + 78)), three = _mm256_set1_epi8(3), v[8];
+    KL_UNROLL for (int c = 0; c < 8; c++) {
+        __m256i p = _mm256_and_si256(_mm256_srli_epi16(_mm256_loadu_si256((const __m256i *)(b + 14 + 32 * (c >> 2))), 2 * (c & 3)), three);
+        __m256i h = _mm256_and_si256(kl2_bitmask(qh, c), _mm256_set1_epi8(4));
+        __m256i x = _mm256_setr_m128i(_mm_set1_epi8((char)(8 * Q_BIT(ex, 2 * c))), _mm_set1_epi8((char)(8 * Q_BIT(ex, 2 * c + 1))));
+        v[c] = _mm256_shuffle_epi8(tab, _mm256_or_si256(_mm256_or_si256(p, h), x));
+    }
+    kl2_put(v, vl);
+}
+
+/* a table whose upper half is its lower half plus delta (what the shifted-lookup decoders assume) */
+static int kl2_shifted_half(const int8_t *t, int n, int delta) {
+    for (int i = 0; i < n; i++) if (t[n + i] != t[i] + delta) return 0;
+    return 1;
+}
+
+/* add this part's decoders to k for ISA level (1 avx2, 2 avx512); an AVX-512 decoder already there stays */
+static void kl_register_b(kernel_set *k, int level) {
+    const struct { int id; kl_dec_fn f2; int ok; } tab[] = {
+        { 139, kl2_dec_iq4_k, 1 }, { 144, kl2_dec_iq4_ks, 1 }, { 14, kl2_dec_q6_K, 1 }, { 138, kl2_dec_iq3_k, 1 },
+        { 140, kl2_dec_iq5_k, 1 },
+        { 141, kl2_dec_iq6_k, kl2_shifted_half(iq6nl_values, 64, KL2_IQ6_DELTA) },
+    };
+    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
+        if (level >= 1 && tab[i].ok && !k->dec[tab[i].id]) k->dec[tab[i].id] = tab[i].f2;
+}
 
 #endif /* __x86_64__ */
 
 #if defined(__aarch64__)
-#include "kl_part_c.h"         /* NEON */
+/* ---- NEON kernels for arm64 ---- Advanced SIMD is mandatory in AArch64, so no runtime Advanced SIMD is mandatory in AArch64, so no runtime
+ * check is needed. Every function gives the scalar reference's bits: the integer sums are exact, and the float
+ * operations per lane are the scalar ones in the same order (mul, sub, add as separate vmulq/vsubq/vaddq;
+ * the build uses -ffp-contract=off, so the compiler does not fuse them into fmla either). */
+#include <arm_neon.h>
+
+/* ---- chunk ---- */
+
+/* Lanes j = 8h .. 8h+7 of one row. vld2q_s16 splits each word row into the even (element 16j+2k) and odd
+ * (16j+2k+1) halves of the words, so a widening multiply-accumulate of both leaves sub-block j in lane j. */
+static inline int32x4x2_t kln_dot8(const int16_t *w, const int16x8x2_t *av) {
+    int32x4x2_t s = { { vdupq_n_s32(0), vdupq_n_s32(0) } };
+    for (int k = 0; k < 8; k++) {
+        int16x8x2_t wk = vld2q_s16(w + 32 * k);
+        s.val[0] = vmlal_s16(s.val[0], vget_low_s16(wk.val[0]), vget_low_s16(av[k].val[0]));
+        s.val[0] = vmlal_s16(s.val[0], vget_low_s16(wk.val[1]), vget_low_s16(av[k].val[1]));
+        s.val[1] = vmlal_high_s16(s.val[1], wk.val[0], av[k].val[0]);
+        s.val[1] = vmlal_high_s16(s.val[1], wk.val[1], av[k].val[1]);
+    }
+    return s;
+}
+
+/* the scalar float tail for 4 lanes: acc += ((float)isum * sc - qsum * mn) * da */
+static inline void kln_tail4(int32x4_t isum, const float *sc, const float *mn, int has_min, float32x4_t vs,
+                             float32x4_t vd, float *acc) {
+    float32x4_t t = vmulq_f32(vcvtq_f32_s32(isum), vld1q_f32(sc));
+    if (has_min) t = vsubq_f32(t, vmulq_f32(vs, vld1q_f32(mn)));
+    vst1q_f32(acc, vaddq_f32(vld1q_f32(acc), vmulq_f32(t, vd)));
+}
+
+/* One token: the activation half (8 word rows x 8 lanes) stays in 16 registers across the rows. */
+static void kl_chunk1_neon(const int16_t *wv, const float *wsc, const float *wmn, int R, int has_min,
+                           const int16_t *a, const float *ad, const float *as, float *acc) {
+    for (int h = 0; h < 2; h++) {
+        int16x8x2_t av[8];
+        for (int k = 0; k < 8; k++) av[k] = vld2q_s16(a + 32 * k + 16 * h);
+        float32x4_t vd0 = vld1q_f32(ad + 8 * h), vd1 = vld1q_f32(ad + 8 * h + 4);
+        float32x4_t vs0 = vld1q_f32(as + 8 * h), vs1 = vld1q_f32(as + 8 * h + 4);
+        for (int r = 0; r < R; r++) {
+            int32x4x2_t s = kln_dot8(wv + r * KC + 16 * h, av);
+            int o = r * KS + 8 * h;
+            kln_tail4(s.val[0], wsc + o, wmn + o, has_min, vs0, vd0, acc + o);
+            kln_tail4(s.val[1], wsc + o + 4, wmn + o + 4, has_min, vs1, vd1, acc + o + 4);
+        }
+    }
+}
+
+static void kl_chunk_neon(const int16_t *wv, const float *wsc, const float *wmn, int R, int has_min,
+                          const int16_t *a, int64_t lda, const float *ad, const float *as, int64_t lds, int T, float *acc) {
+    for (int t = 0; t < T; t++)
+        kl_chunk1_neon(wv, wsc, wmn, R, has_min, a + t * lda, ad + t * lds, as + t * lds, acc + t * R * KS);
+}
+
+/* ---- f32 dot: lanes 0..3 and 4..7 of the scalar 8-lane order, mul then add ---- */
+static float kl_dot_f32_neon(const float *a, const float *b, int64_t n) {
+    float32x4_t lo = vdupq_n_f32(0), hi = vdupq_n_f32(0);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        lo = vaddq_f32(lo, vmulq_f32(vld1q_f32(a + i), vld1q_f32(b + i)));
+        hi = vaddq_f32(hi, vmulq_f32(vld1q_f32(a + i + 4), vld1q_f32(b + i + 4)));
+    }
+    float s[8];
+    vst1q_f32(s, lo);
+    vst1q_f32(s + 4, hi);
+    for (; i < n; i++) s[0] += a[i] * b[i];     /* the tail goes into lane 0 before the reduction, as in scalar */
+    return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+}
+
+/* ---- quant ---- */
+
+/* 8 values of one 32-block to int16: IEEE division then round-half-even (vrndnq, independent of the
+ * rounding mode, which the scalar rintf leaves at its default nearest-even), clamped to +-32767 */
+static inline int16x8_t kln_q8(const float *x, float32x4_t vd) {
+    const float32x4_t lim = vdupq_n_f32(32767.0f), nlim = vdupq_n_f32(-32767.0f);
+    float32x4_t t0 = vrndnq_f32(vdivq_f32(vld1q_f32(x), vd)), t1 = vrndnq_f32(vdivq_f32(vld1q_f32(x + 4), vd));
+    t0 = vmaxq_f32(vminq_f32(t0, lim), nlim);
+    t1 = vmaxq_f32(vminq_f32(t1, lim), nlim);
+    return vcombine_s16(vmovn_s32(vcvtq_s32_f32(t0)), vmovn_s32(vcvtq_s32_f32(t1)));
+}
+
+/* Block b of a chunk (offset o = b % KC) goes to word columns o/16 and o/16+1, which are adjacent: word row k
+ * gets the pair (2k, 2k+1) of the first 16 values then the pair (16+2k, 17+2k), one 64-bit store. */
+static void kl_quant_neon(const float *x, int64_t n, int16_t *q, float *ad, float *as) {
+    for (int64_t b = 0; b < n; b += 32) {
+        /* vmaxnm skips a NaN like the scalar `v > amax` does; max is exact, so lane order does not matter */
+        float32x4_t m = vdupq_n_f32(0);           /* from 0 like the scalar amax: an all-NaN block gives 0 */
+        for (int i = 0; i < 32; i += 4) m = vmaxnmq_f32(m, vabsq_f32(vld1q_f32(x + b + i)));
+        float amax = vmaxnmvq_f32(m), d = amax / 32767.0f;
+        int16x8_t v[4] = { vdupq_n_s16(0), vdupq_n_s16(0), vdupq_n_s16(0), vdupq_n_s16(0) };
+        if (d > 0) {
+            float32x4_t vd = vdupq_n_f32(d);
+            for (int i = 0; i < 4; i++) v[i] = kln_q8(x + b + 8 * i, vd);
+        }
+        int16_t *qc = q + (b / KC) * KC + 2 * ((b % KC) / 16);
+        for (int i = 0; i < 2; i++) {             /* first-half words 4i..4i+3 with their second-half partners */
+            uint32x4_t f = vreinterpretq_u32_s16(v[i]), s = vreinterpretq_u32_s16(v[i + 2]);
+            int16x8_t p0 = vreinterpretq_s16_u32(vzip1q_u32(f, s)), p1 = vreinterpretq_s16_u32(vzip2q_u32(f, s));
+            vst1_s16(qc + 32 * (4 * i + 0), vget_low_s16(p0));
+            vst1_s16(qc + 32 * (4 * i + 1), vget_high_s16(p0));
+            vst1_s16(qc + 32 * (4 * i + 2), vget_low_s16(p1));
+            vst1_s16(qc + 32 * (4 * i + 3), vget_high_s16(p1));
+        }
+        int32_t s0 = vaddlvq_s16(v[0]) + vaddlvq_s16(v[1]), s1 = vaddlvq_s16(v[2]) + vaddlvq_s16(v[3]);
+        ad[b / 16] = ad[b / 16 + 1] = d;
+        as[b / 16] = (float)s0; as[b / 16 + 1] = (float)s1;
+    }
+}
+
+/* ---- fast decoders (little-endian AArch64: a byte vector reinterpreted as u32 lanes reads q_u32) ---- */
+
+/* the sum of the four bytes of state & 0x3F3F3F3F per lane: two pairwise widening adds */
+static inline uint32x4_t kln_bsum(uint32x4_t st) {
+    return vpaddlq_u16(vpaddlq_u8(vandq_u8(vreinterpretq_u8_u32(st), vdupq_n_u8(0x3F))));
+}
+
+/* (v >> n) & m per lane; vshlq with a negative count shifts right and takes a run-time n */
+static inline uint32x4_t kln_field(uint32x4_t v, int n, uint32_t m) {
+    return vandq_u32(vshlq_u32(v, vdupq_n_s32(-n)), vdupq_n_u32(m));
+}
+
+/* iq4_kt straight into the pair layout. Word (k, j) holds elements 16j+2k, +1: group g = 4j + k/2, trellis
+ * steps 2(k%2)+1 and 2(k%2)+2 of it. Vector qd holds lanes j = 4qd + l; index vector c is group 4j + c, whose
+ * ql byte is ql[16qd + 4l + c], qh nibble qd/2 of qh[16(qd%2) + 4l + c], 3-bit field 8 + 12(l%2) + 3c of the
+ * scale word j/2 (the sub-block scale is that word's low byte). */
+static void kl_dec_iq4_kt_neon(const uint8_t *b, int16_t *vl, float *sc, float D) {
+    const uint8_t *ql = b + 32, *qh = b + 96;
+    static const int32_t fsh[4] = { -8, -20, -8, -20 };
+    const uint32_t mul[4] = { KT_A, KT_A2, KT_A3, KT_A4 };
+    const int16x8_t c126 = vdupq_n_s16(126);
+    for (int qd = 0; qd < 4; qd++) {
+        uint32x4_t vql = vreinterpretq_u32_u8(vld1q_u8(ql + 16 * qd));
+        uint32x4_t vqh = kln_field(vreinterpretq_u32_u8(vld1q_u8(qh + 16 * (qd % 2))), 4 * (qd / 2), 0x0F0F0F0F);
+        uint32x2_t s2 = vreinterpret_u32_u8(vld1_u8(b + 8 * qd));
+        uint32x4_t sh = vcombine_u32(vdup_lane_u32(s2, 0), vdup_lane_u32(s2, 1));       /* word j/2 per lane */
+        int32x4_t ls = vsubq_s32(vreinterpretq_s32_u32(kln_field(sh, 1, 127)), vdupq_n_s32(64));
+        vst1q_f32(sc + 4 * qd, vmulq_f32(vdupq_n_f32(D), vcvtq_f32_s32(ls)));       /* D * (float)ls, as scalar */
+        uint32x4_t off = vaddq_u32(vdupq_n_u32(4096), vshlq_n_u32(vandq_u32(sh, vdupq_n_u32(1)), 15));
+        uint32x4_t f3 = vshlq_u32(sh, vld1q_s32(fsh));                               /* field c at bits 3c */
+        for (int c = 0; c < 4; c++) {
+            uint32x4_t idx = vorrq_u32(kln_field(vql, 8 * c, 255),
+                                       vorrq_u32(vshlq_n_u32(kln_field(vqh, 8 * c, 15), 8), vshlq_n_u32(kln_field(f3, 3 * c, 7), 12)));
+            idx = vaddq_u32(idx, off);
+            for (int h = 0; h < 2; h++) {         /* word row k = 2c + h: steps 2h+1 (low half) and 2h+2 (high) */
+                uint32x4_t x = kln_bsum(vmulq_u32(idx, vdupq_n_u32(mul[2 * h])));
+                uint32x4_t y = kln_bsum(vmulq_u32(idx, vdupq_n_u32(mul[2 * h + 1])));
+                int16x8_t p = vsubq_s16(vreinterpretq_s16_u32(vsliq_n_u32(x, y, 16)), c126);
+                vst1q_s16(vl + 32 * (2 * c + h) + 8 * qd, p);
+            }
+        }
+    }
+}
+
+/* iq4_k scales, 16 lanes: ls = nibble s%2 of b[8 + s/2] | bits 2(s%4) of b[4 + s/4] << 4, sc = d * (float)(ls - 32) */
+static void kln_iq4_k_scales(const uint8_t *b, float d, float *sc) {
+    static const uint8_t lo_i[16] = { 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11 };
+    static const uint8_t hi_i[16] = { 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3 };
+    static const int8_t lo_s[16] = { 0, -4, 0, -4, 0, -4, 0, -4, 0, -4, 0, -4, 0, -4, 0, -4 };
+    static const int8_t hi_s[16] = { 0, -2, -4, -6, 0, -2, -4, -6, 0, -2, -4, -6, 0, -2, -4, -6 };
+    uint8x16_t hb = vld1q_u8(b + 4);
+    uint8x16_t lo = vandq_u8(vshlq_u8(vqtbl1q_u8(hb, vld1q_u8(lo_i)), vld1q_s8(lo_s)), vdupq_n_u8(15));
+    uint8x16_t hi = vandq_u8(vshlq_u8(vqtbl1q_u8(hb, vld1q_u8(hi_i)), vld1q_s8(hi_s)), vdupq_n_u8(3));
+    uint8x16_t ls = vorrq_u8(lo, vshlq_n_u8(hi, 4));
+    int16x8_t l0 = vsubq_s16(vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(ls))), vdupq_n_s16(32));
+    int16x8_t l1 = vsubq_s16(vreinterpretq_s16_u16(vmovl_high_u8(ls)), vdupq_n_s16(32));
+    float32x4_t vd = vdupq_n_f32(d);
+    vst1q_f32(sc, vmulq_f32(vd, vcvtq_f32_s32(vmovl_s16(vget_low_s16(l0)))));
+    vst1q_f32(sc + 4, vmulq_f32(vd, vcvtq_f32_s32(vmovl_high_s16(l0))));
+    vst1q_f32(sc + 8, vmulq_f32(vd, vcvtq_f32_s32(vmovl_s16(vget_low_s16(l1)))));
+    vst1q_f32(sc + 12, vmulq_f32(vd, vcvtq_f32_s32(vmovl_high_s16(l1))));
+}
+
+/* iq4_k into the pair layout. Slot s = 4r + m of a 16-slot half of word row k is word j = 2r + m/2 of that
+ * half: byte 16r + 2k + (m&1) of the half's 64 quant bytes, nibble m/2, table half from extra bit j. So each
+ * half row is one 64-byte table lookup, a per-slot shift, a mask and a 32-entry value lookup. */
+static void kl_dec_iq4_k_neon(const uint8_t *b, int16_t *vl, float *sc, float D) {
+    (void)D;
+    static const uint8_t base[16] = { 0, 1, 0, 1, 16, 17, 16, 17, 32, 33, 32, 33, 48, 49, 48, 49 };
+    static const int8_t nsh[16] = { 0, 0, -4, -4, 0, 0, -4, -4, 0, 0, -4, -4, 0, 0, -4, -4 };
+    static const int8_t jsh[16] = { 0, 0, -1, -1, -2, -2, -3, -3, -4, -4, -5, -5, -6, -6, -7, -7 };
+    uint16_t ex = q_u16(b + 2);
+    kln_iq4_k_scales(b, q_h(b), sc);
+    const uint8x16x4_t q0 = { { vld1q_u8(b + 16), vld1q_u8(b + 32), vld1q_u8(b + 48), vld1q_u8(b + 64) } };
+    const uint8x16x4_t q1 = { { vld1q_u8(b + 80), vld1q_u8(b + 96), vld1q_u8(b + 112), vld1q_u8(b + 128) } };
+    const int8x16x2_t tab = { { vld1q_s8(iq4k_values), vld1q_s8(iq4k_values + 16) } };
+    const int8x16_t vsh = vld1q_s8(nsh), vj = vld1q_s8(jsh);
+    const uint8x16_t m15 = vdupq_n_u8(15), one = vdupq_n_u8(1);
+    /* 16 * extra bit j per slot: words 0..7 from the low byte, 8..15 from the high byte */
+    uint8x16_t e0 = vshlq_n_u8(vandq_u8(vshlq_u8(vdupq_n_u8((uint8_t)ex), vj), one), 4);
+    uint8x16_t e1 = vshlq_n_u8(vandq_u8(vshlq_u8(vdupq_n_u8((uint8_t)(ex >> 8)), vj), one), 4);
+    for (int k = 0; k < 8; k++) {
+        uint8x16_t idx = vaddq_u8(vld1q_u8(base), vdupq_n_u8((uint8_t)(2 * k)));
+        uint8x16_t n0 = vorrq_u8(vandq_u8(vshlq_u8(vqtbl4q_u8(q0, idx), vsh), m15), e0);
+        uint8x16_t n1 = vorrq_u8(vandq_u8(vshlq_u8(vqtbl4q_u8(q1, idx), vsh), m15), e1);
+        int8x16_t v0 = vqtbl2q_s8(tab, n0), v1 = vqtbl2q_s8(tab, n1);
+        vst1q_s16(vl + 32 * k, vmovl_s8(vget_low_s8(v0)));
+        vst1q_s16(vl + 32 * k + 8, vmovl_high_s8(v0));
+        vst1q_s16(vl + 32 * k + 16, vmovl_s8(vget_low_s8(v1)));
+        vst1q_s16(vl + 32 * k + 24, vmovl_high_s8(v1));
+    }
+}
+
+/* ---- registration (from kernel_use): level 1 is "neon"; want 0 (DARWIN_ISA=scalar) keeps scalar ---- */
+static int kl_register_c(kernel_set *k, int want) {
+    if (want < 1) return 0;
+    k->name = "neon"; k->chunk = kl_chunk_neon; k->quant = kl_quant_neon; k->dot_f32 = kl_dot_f32_neon;
+    k->dec[155] = kl_dec_iq4_kt_neon;
+    k->dec[139] = kl_dec_iq4_k_neon;
+    return 1;
+}         /* NEON */
 #endif
 
 /* ---- dispatch ---- */

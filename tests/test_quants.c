@@ -100,13 +100,6 @@ static void test_half(void) {
     check(rt, "f16 -> f32 -> f16 round trip of every non-nan half");
 
     check(bf16_to_f32(0x3f80) == 1.0f && bf16_to_f32(0xc040) == -3.0f, "bf16_to_f32");
-    check(f32_to_bf16(1.0f) == 0x3f80, "f32_to_bf16(1)");
-    float t1, t2, mx, nn;
-    uint32_t u1 = 0x3f808000, u2 = 0x3f818000, um = 0x7f7fffff, un = 0x7f800001;
-    memcpy(&t1, &u1, 4); memcpy(&t2, &u2, 4); memcpy(&mx, &um, 4); memcpy(&nn, &un, 4);
-    check(f32_to_bf16(t1) == 0x3f80 && f32_to_bf16(t2) == 0x3f82, "f32_to_bf16 ties to even");
-    check(f32_to_bf16(mx) == 0x7f80, "f32_to_bf16(FLT_MAX) rounds to inf");
-    check(f32_to_bf16(nn) == 0x7fc0, "f32_to_bf16 nan keeps a quiet nan: 0x%04x", f32_to_bf16(nn));
 }
 
 static void test_table(void) {
