@@ -51,6 +51,19 @@ static inline uint32_t check_ulps(float a, float b) {
     return x > y ? x - y : y - x;
 }
 
+#ifdef DARWIN_H
+/* the test model twice: as the file has it, and with every weight dequantized to f32 (the exact path) */
+static inline int check_load_pair(const char *path, darwin_model **quantized, darwin_model **exact) {
+    darwin_model_params mp = darwin_model_default_params();
+    *quantized = darwin_model_load(path, &mp);
+    mp.dequantize = 1;
+    *exact = darwin_model_load(path, &mp);
+    if (*quantized && *exact) return 0;
+    printf("load %s: %s\n", path, darwin_last_error());
+    return -1;
+}
+#endif
+
 /* path of a file under tests/data, whatever the working directory of make */
 #ifndef TEST_DATA
 #define TEST_DATA "tests/data/"

@@ -185,11 +185,8 @@ static void test_context_full(darwin_model *m, const golden *g) {
 }
 
 int main(void) {
-    darwin_model_params mp = darwin_model_default_params();
-    darwin_model *q = darwin_model_load(TEST_DATA "tiny-mix.gguf", &mp);
-    mp.dequantize = 1;
-    darwin_model *x = darwin_model_load(TEST_DATA "tiny-mix.gguf", &mp);
-    if (!q || !x) { printf("load: %s\n", darwin_last_error()); return 1; }
+    darwin_model *q, *x;
+    if (check_load_pair(TEST_DATA "tiny-mix.gguf", &q, &x)) return 1;
     for (int i = 0; i < 4; i++) {
         golden g;
         load_golden(PROMPTS[i], darwin_n_vocab(x), darwin_n_embd(x), &g);

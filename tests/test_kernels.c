@@ -7,27 +7,6 @@
 
 #define NT 37                    /* tokens of the batched run */
 
-static void *read_all(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *p = malloc(n > 0 ? (size_t)n : 1);
-    if (p && fread(p, 1, (size_t)n, f) != (size_t)n) { free(p); p = NULL; }
-    fclose(f);
-    *len = (size_t)n;
-    return p;
-}
-
-static uint32_t fbits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
-static uint32_t ulps(float a, float b) {
-    uint32_t x = fbits(a), y = fbits(b);
-    if (x == y || (a == 0 && b == 0)) return 0;
-    if ((x ^ y) >> 31) return 0xffffffffu;
-    return x > y ? x - y : y - x;
-}
-
 /* deterministic activations: gaussian-ish, token 1 with outliers, token 2 all zero */
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 static float frand(void) {
@@ -57,7 +36,7 @@ static void check_decoder(const qtype *q, const uint8_t *data, uint64_t rb, int 
             for (int e = 0; e < KC && c * KC + e < n; e++) {
                 float y = sc[e / 16] * (float)vl[kl_pos(e)];
                 if (hm) y = y - mn[e / 16];
-                if (ulps(y, want[r * n + c * KC + e]) > tol) {
+                if (check_ulps(y, want[r * n + c * KC + e]) > tol) {
                     bad = 1;
                     check(0, "%s/%s: decoder row %d elem %lld: %g want %g", q->name, isa, r, (long long)(c * KC + e),
                           y, want[r * n + c * KC + e]);
@@ -76,10 +55,10 @@ static void test_type(const char *name, int rows, int64_t n, uint64_t rb) {
     if (!check(q && !q->refuse, "%s: known type", name)) return;
     size_t qlen, flen;
     snprintf(path, sizeof path, TEST_DATA "quants/%s.q", name);
-    uint8_t *data = read_all(path, &qlen);
+    uint8_t *data = check_read_file(path, &qlen);
     snprintf(path, sizeof path, TEST_DATA "quants/%s.deq-matmul.f32", name);
-    float *want = read_all(path, &flen);
-    if (!want) { snprintf(path, sizeof path, TEST_DATA "quants/%s.deq.f32", name); want = read_all(path, &flen); }
+    float *want = check_read_file(path, &flen);
+    if (!want) { snprintf(path, sizeof path, TEST_DATA "quants/%s.deq.f32", name); want = check_read_file(path, &flen); }
     if (!check(data && want && qlen == rb * (size_t)rows && flen == 4 * (size_t)rows * (size_t)n, "%s: data", name)) {
         free(data); free(want); return;
     }
@@ -101,7 +80,7 @@ static void test_type(const char *name, int rows, int64_t n, uint64_t rb) {
         int same = 1;
         for (int t = 0; t < NT; t++) {
             mm_run(p, &ws, &w, x + t * n, n, 1, y1, rows);
-            for (int r = 0; r < rows; r++) same &= fbits(y1[r]) == fbits(y[t * rows + r]);
+            for (int r = 0; r < rows; r++) same &= check_fbits(y1[r]) == check_fbits(y[t * rows + r]);
         }
         check(same, "%s/%s: n = 1 and n = %d differ", name, in, NT);
         /* (2) against double references: the int16 activations exactly (1e-6), the f32 ones (1e-4) */
@@ -145,7 +124,7 @@ static void test_type(const char *name, int rows, int64_t n, uint64_t rb) {
 
 int main(void) {
     size_t len;
-    char *man = read_all(TEST_DATA "quants/manifest.tsv", &len);
+    char *man = check_read_file(TEST_DATA "quants/manifest.tsv", &len);
     if (!check(man != NULL, "manifest.tsv")) return check_done();
     man = realloc(man, len + 1);
     man[len] = 0;

@@ -190,17 +190,14 @@ static void test_warmup_logits(darwin_model *x) {
 }
 
 int main(void) {
-    darwin_model_params mp = darwin_model_default_params();
-    darwin_model *q = darwin_model_load(TEST_DATA "tiny-mix.gguf", &mp);
-    mp.dequantize = 1;
-    darwin_model *x = darwin_model_load(TEST_DATA "tiny-mix.gguf", &mp);
-    if (!q || !x) { printf("load: %s\n", darwin_last_error()); return 1; }
+    darwin_model *q, *x;
+    if (check_load_pair(TEST_DATA "tiny-mix.gguf", &q, &x)) return 1;
     test_warmup_logits(x);
     test_rollback(q);
     test_greedy(q, "tiny-mix");
     test_greedy(x, "tiny-mix (f32)");
-    mp.dequantize = 0;
-    darwin_model *nano = darwin_model_load(TEST_DATA "darwin-nano-mix.gguf", &mp);
+    darwin_model *nano = darwin_model_load(TEST_DATA "darwin-nano-mix.gguf", NULL);
+    if (!check(nano != NULL, "load the trained model: %s", darwin_last_error())) return check_done();
     test_distribution(nano);
     darwin_model_free(nano);
     darwin_model_free(q);
