@@ -1886,14 +1886,17 @@ static float mm_row_D(const qtype *q, const uint8_t *row) {
     return q->hdr == 2 ? q_h(row) : q->hdr ? q_f(row) : 0.0f;
 }
 
+/* bytes of one 256-element chunk of a row (types whose blocks divide a chunk) */
+static inline uint64_t mm_chunk_bytes(const qtype *q) { return KC / q->blck * q->bytes; }
+
 /* Decode chunk c (elements 256c .. 256c+255) of a row into pair layout; parts past the row end are zero.
  * Returns 1 if the type has mins (then mn is filled). */
 static int mm_dec_chunk(const qtype *q, const uint8_t *row, int64_t cols, int64_t c, int16_t *vl, float *sc, float *mn,
                         int16_t *tmp) {
     float D = mm_row_D(q, row);
     const uint8_t *blocks = row + q->hdr;
-    kl_dec_fn fast = q->id < 160 ? kl_set.dec[q->id] : NULL;
-    if (fast && q->blck == KC && (c + 1) * KC <= cols) { fast(blocks + c * q->bytes, vl, sc, D); return 0; }
+    kl_dec_fn fast = q->id < 160 && KC % q->blck == 0 ? kl_set.dec[q->id] : NULL;
+    if (fast && (c + 1) * KC <= cols) { fast(blocks + c * mm_chunk_bytes(q), vl, sc, D); return 0; }
     int bl = (int)q->blck, has_min = 0;
     int64_t e0 = c * KC;
     for (int e = 0; e < KC; e += bl) {
@@ -1957,6 +1960,7 @@ static void mm_tile_fast(const matmul_job *j, mm_thr *th, int64_t r0, int R, int
     const mat *w = j->w;
     const qtype *q = w->type;
     int64_t nc = w->cols / KC, kp = j->ws->kp, lds = kp / 16;
+    uint64_t cb = mm_chunk_bytes(q);
     const uint8_t *rp[MM_R];
     float D[MM_R];
     for (int r = 0; r < R; r++) {
@@ -1968,7 +1972,7 @@ static void mm_tile_fast(const matmul_job *j, mm_thr *th, int64_t r0, int R, int
     const float *ad = j->ws->ad + t0 * lds, *as = j->ws->as + t0 * lds;
     memset(th->acc, 0, (size_t)T * R * KS * sizeof(float));
     for (int64_t c = 0; c < nc; c++) {
-        for (int r = 0; r < R; r++) dec(rp[r] + c * q->bytes, th->wv + r * KC, th->wsc + r * KS, D[r]);
+        for (int r = 0; r < R; r++) dec(rp[r] + c * cb, th->wv + r * KC, th->wsc + r * KS, D[r]);
         kl_set.chunk(th->wv, th->wsc, th->wmn, R, 0, a + c * KC, kp, ad + c * KS, as + c * KS, lds, T, th->acc);
     }
     for (int t = 0; t < T; t++)
@@ -2002,7 +2006,7 @@ static void mm_rows_int(void *arg, int ith, int nth) {
     split_range(ntile, ith, nth, &a, &b);
     if (j->n == 1 && mm_rows_dot1(j, a * MM_R, b * MM_R < j->w->rows ? b * MM_R : j->w->rows)) return;
     mm_thr *th = &j->ws->thr[ith];
-    kl_dec_fn fast = q->id < 160 && q->blck == KC && j->w->cols % KC == 0 ? kl_set.dec[q->id] : NULL;
+    kl_dec_fn fast = q->id < 160 && KC % q->blck == 0 && j->w->cols % KC == 0 ? kl_set.dec[q->id] : NULL;
     for (int t0 = 0; t0 < j->n; t0 += j->tt) {
         int T = j->n - t0 < j->tt ? j->n - t0 : j->tt;
         for (int64_t i = a; i < b; i++) {

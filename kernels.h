@@ -23,7 +23,8 @@ static inline float kl_reduce16(const float *a) {
     return (t[0] + t[2]) + (t[1] + t[3]);
 }
 
-/* A fast decoder writes one 256-block of a row straight into the pair layout (row header value D given). */
+/* A fast decoder writes one 256-element chunk of a row straight into the pair layout (row header value D
+ * given): one 256-block, or 256/blck consecutive smaller blocks (q8_0: 8 blocks of 32). */
 typedef void (*kl_dec_fn)(const uint8_t *b, int16_t *vl, float *sc, float D);
 
 typedef struct kernel_set {
@@ -213,20 +214,25 @@ KL_AVX512 static void kl_chunk_avx512(const int16_t *wv, const float *wsc, const
 /* iq4_kt and iq3_kt: see the KT decoders below */
 
 /* iq4_k into the pair layout. Word (k, j) holds elements 16j+2k, +1: bytes qs[16*(j/2) + 2k] and the next,
- * nibble j%2, table half chosen by extra bit j. One 16-bit gather, a per-slot shift and a table permute. */
-KL_AVX512 static void kl_dec_iq4_k_avx512(const uint8_t *b, int16_t *vl, float *sc, float D) {
-    (void)D;
+ * nibble j%2, table half chosen by extra bit j. One 16-bit gather, a per-slot shift and a table permute.
+ * The 8 word rows go to v, the 16 scales are returned (inline: the fused dot keeps the constants in registers). */
+/* iq4_k and iq5_k scales as q_dec_iq4_k's d * (float)ls, 16 lanes at once: ls = low nibble s%2 of b[8 + s/2] |
+ * two bits 2(s%4) of b[4 + s/4] << 4, minus 32 (the header bytes 4..19 spread to lanes by a byte shuffle) */
+KL_AVX512 static inline __m512 kla_sc_iq45k(const uint8_t *b) {
     float d = _cvtsh_ss(q_u16(b));         /* F16C: the same bits as q_h (f16_to_f32 matches vcvtph2ps) */
-    uint16_t ex = q_u16(b + 2);
-    /* scales as q_dec_iq4_k's d * (float)ls, 16 lanes at once: ls = low nibble s%2 of b[8 + s/2] | two bits
-     * 2(s%4) of b[4 + s/4] << 4, minus 32 (the header bytes 4..19 spread to lanes by a byte shuffle) */
     __m128i hb = _mm_loadu_si128((const __m128i *)(b + 4));
     __m512i sl = _mm512_cvtepu8_epi32(_mm_shuffle_epi8(hb, _mm_setr_epi8(4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11)));
     __m512i sh = _mm512_cvtepu8_epi32(_mm_shuffle_epi8(hb, _mm_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3)));
     sl = _mm512_and_si512(_mm512_srlv_epi32(sl, _mm512_setr_epi32(0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4)), _mm512_set1_epi32(15));
     sh = _mm512_and_si512(_mm512_srlv_epi32(sh, _mm512_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6, 0, 2, 4, 6, 0, 2, 4, 6)), _mm512_set1_epi32(3));
     __m512i ls = _mm512_sub_epi32(_mm512_or_si512(sl, _mm512_slli_epi32(sh, 4)), _mm512_set1_epi32(32));
-    _mm512_storeu_ps(sc, _mm512_mul_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(ls)));
+    return _mm512_mul_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(ls));
+}
+
+KL_AVX512 static inline __m512 kla_iq4k_regs(const uint8_t *b, __m512i *v, float D) {
+    (void)D;
+    uint16_t ex = q_u16(b + 2);
+    __m512 sc = kla_sc_iq45k(b);
     /* per slot i = 2j + byte: gathered word 8*(j/2), shift 8*byte + 4*(j%2), extra bit j */
     const __m512i vgi = _mm512_set_epi16(56, 56, 56, 56, 48, 48, 48, 48, 40, 40, 40, 40, 32, 32, 32, 32,
                                          24, 24, 24, 24, 16, 16, 16, 16, 8, 8, 8, 8, 0, 0, 0, 0);
@@ -237,11 +243,14 @@ KL_AVX512 static void kl_dec_iq4_k_avx512(const uint8_t *b, int16_t *vl, float *
     __m512i veb = _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(_mm512_set1_epi16((short)ex), vj), _mm512_set1_epi16(1)), 4);
     __m512i vtab = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)iq4k_values)), m15 = _mm512_set1_epi16(15);
     __m512i q0 = _mm512_loadu_si512(b + 16), q1 = _mm512_loadu_si512(b + 80);
+    _Pragma("GCC unroll 8")               /* unrolled, v stays in registers in the fused dot (no spill) */
     for (int k = 0; k < 8; k++) {
         __m512i w = _mm512_permutex2var_epi16(q0, _mm512_add_epi16(vgi, _mm512_set1_epi16((short)k)), q1);
-        __m512i q = _mm512_add_epi16(_mm512_and_si512(_mm512_srlv_epi16(w, vsh), m15), veb);
-        _mm512_storeu_si512(vl + 32 * k, _mm512_permutexvar_epi16(q, vtab));
+        /* nibble bits 0..3, extra bit 4 of veb, in one op (0xE4: C ? A : B; higher index bits are ignored) */
+        __m512i q = _mm512_ternarylogic_epi32(_mm512_srlv_epi16(w, vsh), veb, m15, 0xE4);
+        v[k] = _mm512_permutexvar_epi16(q, vtab);
     }
+    return sc;
 }
 
 /* ---- fast decoders of the KT trellis types (AVX2, AVX-512) and their fused one-token dot ---- */
@@ -262,6 +271,9 @@ static struct {
     uint32_t qh4[16], sh4[16];    /* iq4_kt lane j: qh dword j%8, scale dword j/2 */
     uint32_t qs4[16], ss4[16];    /* ... shift of the qh nibbles 4(j/8), of the 3-bit fields 8 + 12(j%2) */
     uint32_t m255[16], c64[16], one[16];
+    uint16_t gi5[32], sh5[32];    /* iq5_k slot 2j+h: qs word 16(j/4) + 8(j%2) (+k), nibble shift 8h + 4((j/2)%2) */
+    uint16_t hi5[32], hs5[32];    /* ... qh word 8(j%2) (+k; +16: the copy shifted up by 8 for h = 0), bit 4 + j/2 */
+    uint16_t vj5[32];             /* ... extra bit j */
 } __attribute__((aligned(64))) kla_k;
 
 static void kla_init(void) {
@@ -284,6 +296,11 @@ static void kla_init(void) {
         kla_k.c126[s] = 126;
         kla_k.bit3[s] = (uint16_t)(1 << (j >> 1));
         for (int k = 0; k < 8; k++) kla_k.sel3[k][s] = (uint16_t)(16 * (j & 1) + 2 * k + h);
+        kla_k.gi5[s] = (uint16_t)(16 * (j >> 2) + 8 * (j & 1));
+        kla_k.sh5[s] = (uint16_t)(8 * h + 4 * ((j >> 1) & 1));
+        kla_k.hi5[s] = (uint16_t)(8 * (j & 1) + 16 * !h);
+        kla_k.hs5[s] = (uint16_t)(4 + (j >> 1));
+        kla_k.vj5[s] = (uint16_t)j;
     }
 }
 #define KLA_LD(x) _mm512_load_si512((const void *)(x))
@@ -364,6 +381,34 @@ KL_AVX512 static inline __m512 kla_iq4kt_regs(const uint8_t *b, __m512i *v, floa
     return sc;
 }
 
+/* ---- AVX-512: iq5_k ----
+ * Word (k, j) holds elements e = 16j+2k+h: nibble (e/32)%2 of qs byte 32(e/64) + (e%32), i.e. of 16-bit word
+ * 16(j/4) + 8(j%2) + k at bit 8h + 4((j/2)%2); fifth bit e/32 = j/2 of qh byte e%32, i.e. of qh word
+ * 8(j%2) + k at bit 8h + j/2; extra bit j picks the table half. The qh words are gathered from a 64-byte
+ * source whose upper half is the qh words shifted up by 8, so both slots of a word shift by 4 + j/2 and
+ * leave the fifth bit at bit 4. Index = nibble | fifth << 4 | extra << 5 into the 64-entry table. */
+KL_AVX512 static inline __m512 kla_iq5k_regs(const uint8_t *b, __m512i *v, float D) {
+    (void)D;
+    __m512 sc = kla_sc_iq45k(b);
+    __m512i veb = _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(_mm512_set1_epi16((short)q_u16(b + 2)), KLA_LD(kla_k.vj5)),
+                                                     _mm512_set1_epi16(1)), 5);
+    __m256i qh = _mm256_loadu_si256((const __m256i *)(b + 144));
+    __m512i qh2 = _mm512_inserti64x4(_mm512_castsi256_si512(qh), _mm256_slli_epi16(qh, 8), 1);
+    __m512i t0 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)iq5nl_values));
+    __m512i t1 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(iq5nl_values + 32)));
+    __m512i q0 = _mm512_loadu_si512(b + 16), q1 = _mm512_loadu_si512(b + 80), m15 = _mm512_set1_epi16(15), m31 = _mm512_set1_epi16(31);
+    KLA_UNROLL for (int k = 0; k < 8; k++) {
+        __m512i kk = _mm512_set1_epi16((short)k);
+        __m512i w = _mm512_permutex2var_epi16(q0, _mm512_add_epi16(KLA_LD(kla_k.gi5), kk), q1);
+        __m512i hw = _mm512_permutexvar_epi16(_mm512_add_epi16(KLA_LD(kla_k.hi5), kk), qh2);
+        /* bits 0..3 from the nibble, bit 4 from the fifth bit, bit 5 from the extra bit (0xE4: C ? A : B) */
+        __m512i idx = _mm512_ternarylogic_epi32(_mm512_srlv_epi16(w, KLA_LD(kla_k.sh5)), _mm512_srlv_epi16(hw, KLA_LD(kla_k.hs5)), m15, 0xE4);
+        idx = _mm512_ternarylogic_epi32(idx, veb, m31, 0xE4);
+        v[k] = _mm512_permutex2var_epi16(t0, idx, t1);
+    }
+    return sc;
+}
+
 /* For each KT type: the block decoder (word rows stored into the pair layout) and a one-token row dot that
  * multiplies the word rows straight from the registers with the activation words (no store and reload),
  * keeping the 16 lane accumulators in a register. Its float steps per lane are those of the chunk kernel:
@@ -388,6 +433,8 @@ KL_AVX512 static void kla_dot1_##nm(const uint8_t *b, int64_t nc, uint64_t bytes
 }
 KLA_KT_FUNCS(iq3kt)
 KLA_KT_FUNCS(iq4kt)
+KLA_KT_FUNCS(iq4k)                /* not KT types, but the same register decoder shape (scale d from the block) */
+KLA_KT_FUNCS(iq5k)
 
 /* ---- AVX2: iq4_kt and iq3_kt, 8 lanes j = 8h .. 8h+7 per half, the same word layout as above ---- */
 
@@ -474,7 +521,7 @@ KL_AVX2 static void kl_dec_iq3_kt_avx2(const uint8_t *b, int16_t *vl, float *sc,
 static void kl_register_a(kernel_set *k, int level) {
     kla_init();
     memset(kla_dot1, 0, sizeof kla_dot1);
-    if (level >= 2) { kla_dot1[154] = kla_dot1_iq3kt; kla_dot1[155] = kla_dot1_iq4kt; }
+    if (level >= 2) { kla_dot1[154] = kla_dot1_iq3kt; kla_dot1[155] = kla_dot1_iq4kt; kla_dot1[139] = kla_dot1_iq4k; kla_dot1[140] = kla_dot1_iq5k; }
     if (level >= 1) { k->dec[154] = kl_dec_iq3_kt_avx2; k->dec[155] = kl_dec_iq4_kt_avx2; }
     if (level >= 2) { k->dec[154] = kl_dec_iq3kt_avx512; k->dec[155] = kl_dec_iq4kt_avx512; }
 }
@@ -694,6 +741,18 @@ KL_AVX2 static void kl2_dec_iq3_k(const uint8_t *b, int16_t *vl, float *sc, floa
     kl2_put(v, vl);
 }
 
+/* q8_0, a whole chunk of 8 consecutive 34-byte blocks: block c is elements 32c .. 32c+31 as they are, its f16
+ * d the scale of both of its 16-element sub-blocks (q_dec_q8_0's Q_SC(2, q_h(b))) */
+KL_AVX2 static void kl2_dec_q8_0(const uint8_t *b, int16_t *vl, float *sc, float D) {
+    (void)D;
+    __m256i v[8];
+    KL_UNROLL for (int c = 0; c < 8; c++) {
+        sc[2 * c] = sc[2 * c + 1] = kl2_h(b + 34 * c);
+        v[c] = _mm256_loadu_si256((const __m256i *)(b + 34 * c + 2));
+    }
+    kl2_put(v, vl);
+}
+
 /* a table whose upper half is its lower half plus delta (what the shifted-lookup decoders assume) */
 static int kl2_shifted_half(const int8_t *t, int n, int delta) {
     for (int i = 0; i < n; i++) if (t[n + i] != t[i] + delta) return 0;
@@ -704,7 +763,7 @@ static int kl2_shifted_half(const int8_t *t, int n, int delta) {
 static void kl_register_b(kernel_set *k, int level) {
     const struct { int id; kl_dec_fn f2; int ok; } tab[] = {
         { 139, kl2_dec_iq4_k, 1 }, { 144, kl2_dec_iq4_ks, 1 }, { 14, kl2_dec_q6_K, 1 }, { 138, kl2_dec_iq3_k, 1 },
-        { 140, kl2_dec_iq5_k, 1 },
+        { 140, kl2_dec_iq5_k, 1 }, { 8, kl2_dec_q8_0, 1 },
         { 141, kl2_dec_iq6_k, kl2_shifted_half(iq6nl_values, 64, KL2_IQ6_DELTA) },
     };
     for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
@@ -960,7 +1019,8 @@ static int kernel_use(int want) {
     }
     if (want >= 2 && has512) {
         k.name = "avx512"; k.chunk = kl_chunk_avx512;
-        k.dec[139] = kl_dec_iq4_k_avx512;
+        k.dec[139] = kl_dec_iq4k_avx512;
+        k.dec[140] = kl_dec_iq5k_avx512;
         got = 2;
     }
     kl_register_a(&k, got);
