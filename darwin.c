@@ -3404,22 +3404,38 @@ static void conv_channels(void *arg, int ith, int nth) {
     }
 }
 
+/* Element-wise loops over blocks of 16 lanes (then the rest): the compiler vectorizes the blocks at -O2
+ * and, on x86-64 with GCC, clones the function for AVX2 and AVX-512. Every element goes through the same
+ * operations in the same order at any vector width, so the results do not depend on the machine. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define VEC_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define VEC_CLONES
+#endif
+
+#define LANES16(n, body) do { \
+        int nb_ = (n) & ~15; \
+        for (int j0_ = 0; j0_ < nb_; j0_ += 16) for (int j = j0_; j < j0_ + 16; j++) body; \
+        for (int j = nb_; j < (n); j++) body; \
+    } while (0)
+
 /* one token of the gated delta rule for value head `hd`: decay, delta update, read-out */
-static void delta_step(float *S, const float *q, const float *k, const float *v, float *o, float decay, float beta, int dk, int dv, float scale) {
+VEC_CLONES static void delta_step(float *restrict S, const float *restrict q, const float *restrict k, const float *restrict v,
+                                  float *restrict o, float decay, float beta, int dk, int dv, float scale) {
     float kv[1024];
     for (int j = 0; j < dv; j++) kv[j] = 0;
     for (int i = 0; i < dk; i++) {
-        float *s = S + (int64_t)i * dv;
-        for (int j = 0; j < dv; j++) { s[j] *= decay; kv[j] += s[j] * k[i]; }
+        float *restrict s = S + (int64_t)i * dv, ki = k[i];
+        LANES16(dv, { s[j] *= decay; kv[j] += s[j] * ki; });
     }
     for (int j = 0; j < dv; j++) { kv[j] = beta * (v[j] - kv[j]); o[j] = 0; }
     for (int i = 0; i < dk; i++) {
-        float *s = S + (int64_t)i * dv;
-        for (int j = 0; j < dv; j++) {
-            float x = s[j] + k[i] * kv[j];
+        float *restrict s = S + (int64_t)i * dv, ki = k[i], qi = q[i];
+        LANES16(dv, {
+            float x = s[j] + ki * kv[j];
             s[j] = x = x > 1e6f ? 1e6f : x < -1e6f ? -1e6f : x;
-            o[j] += x * q[i];
-        }
+            o[j] += x * qi;
+        });
     }
     for (int j = 0; j < dv; j++) o[j] *= scale;
 }
