@@ -3263,7 +3263,7 @@ struct darwin_ctx {
     float *logits;                     /* rows of logits of the last eval */
     int64_t logits_cap;
     int last_n, last_all;
-    double t_eval_ms;                  /* time spent in darwin_eval, for the speculative statistics */
+    double t_eval_ms;                  /* time spent in darwin_eval (darwin_ctx_eval_ms) */
     float **scratch;                   /* per thread: attention scores, delta-net vectors */
     mm_ws ws;                          /* matrix-product workspace */
     int keep_steps;                    /* > 0: save the recurrent state after each of the first keep_steps tokens */
@@ -3365,6 +3365,7 @@ void darwin_ctx_free(darwin_ctx *c) {
 
 void darwin_reset(darwin_ctx *c) { c->n_past = 0; c->mtp_past = 0; c->last_n = 0; }
 int darwin_n_past(const darwin_ctx *c) { return c->n_past; }
+double darwin_ctx_eval_ms(const darwin_ctx *c) { return c->t_eval_ms; }
 int darwin_n_ctx(const darwin_ctx *c) { return c->p.n_ctx; }
 
 static void matmul(darwin_ctx *c, const mat *w, const float *x, int64_t ldx, int n, float *y, int64_t ldy) {
@@ -3896,7 +3897,6 @@ struct darwin_gen {
     float *mlog, *mhid;          /* MTP logits / hidden output of one step */
     int have_draft;              /* MTP: the first draft of the next round is already known */
     int32_t next_draft;
-    float next_p;
     float *next_hm;
     darwin_spec_stats st;
 };
@@ -4042,7 +4042,8 @@ static int mtp_update(darwin_gen *g, const int32_t *ids, int n, int pos) {
     if (!hid) return -1;
     int r = darwin_mtp_eval(c, ids, g->hrows, n, pos, g->mlog, 0, hid);
     if (!r) {
-        g->next_draft = argmax_prob(g->mlog, V, &g->next_p);
+        float p;   /* the first draft is kept whatever its probability */
+        g->next_draft = argmax_prob(g->mlog, V, &p);
         memcpy(g->next_hm, hid + (size_t)(n - 1) * D, (size_t)D * 4);
         g->have_draft = 1;
     }

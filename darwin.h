@@ -76,6 +76,8 @@ const float *darwin_logits(const darwin_ctx *ctx, int i);
 /* final hidden state (after output_norm, n_embd floats) of row i of the last darwin_eval */
 const float *darwin_hidden(const darwin_ctx *ctx, int i);
 int darwin_n_past(const darwin_ctx *ctx);
+/* milliseconds spent in darwin_eval on this context so far (for timing lines like llama_perf's) */
+double darwin_ctx_eval_ms(const darwin_ctx *ctx);
 int darwin_n_ctx(const darwin_ctx *ctx);
 /* forget everything: the next token is at position 0 */
 void darwin_reset(darwin_ctx *ctx);
