@@ -4301,6 +4301,21 @@ static int32_t *tokenize_all(const darwin_model *m, const char *text, size_t len
 
 /* ---- --info ------------------------------------------------------------------------------------ */
 
+/* bytes and tensors per quant type, total bytes and parameters of a file (for --info and --bench) */
+#define N_QTYPES (sizeof QTYPES / sizeof *QTYPES)
+typedef struct census { uint64_t bytes[N_QTYPES], count[N_QTYPES], total, params; size_t top; } census;
+
+static void take_census(const gguf_file *g, census *c) {
+    memset(c, 0, sizeof *c);
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        const tensor *t = &g->t[i];
+        size_t k = (size_t)(t->type - QTYPES);
+        c->bytes[k] += t->nbytes; c->count[k]++;
+        c->total += t->nbytes; c->params += t->nrows * (uint64_t)t->ne[0];
+        if (c->bytes[k] > c->bytes[c->top]) c->top = k;
+    }
+}
+
 static void print_info(const darwin_model *m) {
     const hparams *h = &m->hp;
     const gguf_file *g = &m->g;
@@ -4318,16 +4333,12 @@ static void print_info(const darwin_model *m) {
     printf("block layout:    ");
     for (int i = 0; i < h->n_layer; i++) putchar("DAM"[m->blk[i].kind]);
     printf("  (D delta-net, A attention, M MTP)\n");
-    uint64_t bytes[sizeof QTYPES / sizeof *QTYPES] = {0}, count[sizeof QTYPES / sizeof *QTYPES] = {0}, total = 0, params = 0;
-    for (uint64_t i = 0; i < g->n_tensors; i++) {
-        const tensor *t = &g->t[i];
-        size_t k = (size_t)(t->type - QTYPES);
-        bytes[k] += t->nbytes; count[k]++; total += t->nbytes; params += t->nrows * (uint64_t)t->ne[0];
-    }
+    census cs;
+    take_census(g, &cs);
     printf("tensors:         %llu, %.2f MiB, %.3f B parameters, %.3f bits per weight\n", (unsigned long long)g->n_tensors,
-           total / 1048576.0, params / 1e9, params ? 8.0 * total / params : 0.0);
-    for (size_t k = 0; k < sizeof QTYPES / sizeof *QTYPES; k++)
-        if (count[k]) printf("  %-10s %5llu tensors %10.2f MiB\n", QTYPES[k].name, (unsigned long long)count[k], bytes[k] / 1048576.0);
+           cs.total / 1048576.0, cs.params / 1e9, cs.params ? 8.0 * cs.total / cs.params : 0.0);
+    for (size_t k = 0; k < N_QTYPES; k++)
+        if (cs.count[k]) printf("  %-10s %5llu tensors %10.2f MiB\n", QTYPES[k].name, (unsigned long long)cs.count[k], cs.bytes[k] / 1048576.0);
     const tokenizer *tk = &m->tok;
     printf("tokenizer:       %s, pre-tokenizer %s, %d tokens, %lld merges, %d special\n", tk->model, tk->pre, tk->n_vocab, (long long)tk->n_merges, tk->n_special);
     printf("special tokens:  bos %d, eos %d, eot %d (-1: none), add_bos %s\n", tk->bos, tk->eos, tk->eot, tk->add_bos ? "yes" : "no");
@@ -4596,21 +4607,14 @@ static double bytes_per_token(const darwin_model *m) {
     return b;
 }
 
+/* "qwen35 27B IQ4_KT mix": parameter count and the type holding most bytes, as llama-bench names models */
 static void model_label(const darwin_model *m, char *buf, size_t cap, double *params, double *size) {
-    uint64_t bytes[sizeof QTYPES / sizeof *QTYPES] = {0};
-    size_t top = 0;
-    *params = 0; *size = 0;
-    for (uint64_t i = 0; i < m->g.n_tensors; i++) {
-        const tensor *t = &m->g.t[i];
-        size_t k = (size_t)(t->type - QTYPES);
-        bytes[k] += t->nbytes;
-        if (bytes[k] > bytes[top]) top = k;
-        *params += (double)t->nrows * t->ne[0];
-        *size += (double)t->nbytes;
-    }
+    census cs;
+    take_census(&m->g, &cs);
+    *params = (double)cs.params; *size = (double)cs.total;
     char type[32];
     size_t i = 0;
-    for (; QTYPES[top].name[i] && i < sizeof type - 1; i++) type[i] = (char)toupper((unsigned char)QTYPES[top].name[i]);
+    for (; QTYPES[cs.top].name[i] && i < sizeof type - 1; i++) type[i] = (char)toupper((unsigned char)QTYPES[cs.top].name[i]);
     type[i] = 0;
     if (*params >= 1e9) snprintf(buf, cap, "qwen35 %.0fB %s mix", *params / 1e9, type);
     else snprintf(buf, cap, "qwen35 %.0fM %s mix", *params / 1e6, type);
