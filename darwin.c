@@ -2987,6 +2987,7 @@ static int read_hparams(darwin_model *m) {
     if (vlen != h->head_dim) bad = "attention.value_length differs from key_length";
     else if (h->n_main < 1) bad = "no main blocks";
     else if (h->n_head % h->n_head_kv) bad = "head_count is not a multiple of head_count_kv";
+    else if (h->n_head / h->n_head_kv > 64) bad = "more than 64 query heads per KV head";
     else if (h->n_rot > h->head_dim || h->n_rot % 2) bad = "rope.dimension_count must be even and at most key_length";
     else if (h->d_inner % h->dt_rank || h->head_v != h->d_state) bad = "ssm.inner_size != ssm.time_step_rank * ssm.state_size";
     else if (h->dt_rank % h->n_group) bad = "ssm.time_step_rank is not a multiple of ssm.group_count";
@@ -3322,8 +3323,9 @@ static int ctx_alloc(darwin_ctx *c) {
         !(c->b1 = xcalloc((size_t)(ub * w1), 4)) || !(c->b2 = xcalloc((size_t)(ub * w2), 4)) ||
         !(c->b3 = xcalloc((size_t)(ub * w3), 4)) || !(c->b4 = xcalloc((size_t)(ub * w4), 4)) ||
         !(c->hidden = xcalloc((size_t)c->p.n_batch * (size_t)D, 4))) return -1;
-    /* per thread: attention scores + a K/V row + an accumulator, or delta-net q, k, o */
-    int64_t sc = max64(c->p.n_ctx + 2 * (int64_t)h->head_dim, 2 * (int64_t)h->d_state + h->head_v);
+    /* per thread: scores and accumulators of one KV head's query heads + a K/V row, or delta-net q, k, o */
+    int64_t grp = h->n_head / h->n_head_kv;
+    int64_t sc = max64(grp * (c->p.n_ctx + (int64_t)h->head_dim) + h->head_dim, 2 * (int64_t)h->d_state + h->head_v);
     if (!(c->scratch = xcalloc((size_t)c->pool->n, sizeof *c->scratch))) return -1;
     for (int i = 0; i < c->pool->n; i++) if (!(c->scratch[i] = xcalloc((size_t)sc, 4))) return -1;
     int64_t maxcols = max64(max64(2 * D, h->n_ff), max64(h->d_inner, qd));
@@ -3509,36 +3511,43 @@ static void attn_prepare(darwin_ctx *c, const block *b, int kv, int n, int pos) 
 
 typedef struct attn_job { darwin_ctx *c; int kv, n, pos; } attn_job;
 
-/* softmax attention of every (token, head) of a thread's share over the cached positions, gated by σ(g) */
+/* softmax attention for a thread's share of (token, KV head) pairs: each cached K/V row is decoded once for
+ * all the query heads that share it (GQA), each head's sums kept in the same order; gated by σ(g) */
 static void attn_heads(void *arg, int ith, int nth) {
     const attn_job *j = arg;
     const darwin_ctx *c = j->c;
     const hparams *h = &c->m->hp;
-    int hd = h->head_dim, H = h->n_head, grp = h->n_head / h->n_head_kv;
-    uint64_t kb = c->k_row / h->n_head_kv, vb = c->v_row / h->n_head_kv;
-    float *sc = c->scratch[ith], *kr = sc + c->p.n_ctx, *acc = kr + hd;
-    float scale = 1.0f / sqrtf((float)hd);
+    int hd = h->head_dim, H = h->n_head, Hkv = h->n_head_kv, grp = H / Hkv, nc = c->p.n_ctx;
+    uint64_t kb = c->k_row / Hkv, vb = c->v_row / Hkv;
+    float *sc = c->scratch[ith], *acc = sc + (int64_t)grp * nc, *kr = acc + (int64_t)grp * hd;
+    float scale = 1.0f / sqrtf((float)hd), mx[64], sum[64];
     int64_t a, b;
-    split_range((int64_t)j->n * H, ith, nth, &a, &b);
-    for (int64_t th = a; th < b; th++) {
-        int t = (int)(th / H), hh = (int)(th % H), g = hh / grp, np = j->pos + t + 1;
-        const float *q = c->b1 + (int64_t)t * 2 * H * hd + (int64_t)hh * 2 * hd;
-        float mx = -INFINITY, sum = 0;
+    split_range((int64_t)j->n * Hkv, ith, nth, &a, &b);
+    for (int64_t tg = a; tg < b; tg++) {
+        int t = (int)(tg / Hkv), g = (int)(tg % Hkv), np = j->pos + t + 1;
+        const float *q0 = c->b1 + (int64_t)t * 2 * H * hd + (int64_t)g * grp * 2 * hd;   /* head r: q0 + r*2hd */
+        for (int r = 0; r < grp; r++) { mx[r] = -INFINITY; sum[r] = 0; }
         for (int p = 0; p < np; p++) {
             c->tk->deq(c->k[j->kv] + (uint64_t)p * c->k_row + g * kb, kr, hd);
-            sc[p] = dot_f32(q, kr, hd) * scale;
-            mx = fmaxf(mx, sc[p]);
+            for (int r = 0; r < grp; r++) {
+                float s = sc[(int64_t)r * nc + p] = dot_f32(q0 + (int64_t)r * 2 * hd, kr, hd) * scale;
+                mx[r] = fmaxf(mx[r], s);
+            }
         }
-        for (int i = 0; i < hd; i++) acc[i] = 0;
+        memset(acc, 0, (size_t)grp * hd * sizeof *acc);
         for (int p = 0; p < np; p++) {
-            float w = expf(sc[p] - mx);
-            sum += w;
             c->tv->deq(c->v[j->kv] + (uint64_t)p * c->v_row + g * vb, kr, hd);
-            for (int i = 0; i < hd; i++) acc[i] += w * kr[i];
+            for (int r = 0; r < grp; r++) {
+                float w = expf(sc[(int64_t)r * nc + p] - mx[r]), *ar = acc + (int64_t)r * hd;
+                sum[r] += w;
+                for (int i = 0; i < hd; i++) ar[i] += w * kr[i];
+            }
         }
-        float *o = c->b3 + (int64_t)t * H * hd + (int64_t)hh * hd;
-        const float *gate = q + hd;
-        for (int i = 0; i < hd; i++) o[i] = acc[i] / sum * sigmoid(gate[i]);
+        for (int r = 0; r < grp; r++) {
+            const float *gate = q0 + (int64_t)r * 2 * hd + hd, *ar = acc + (int64_t)r * hd;
+            float *o = c->b3 + (int64_t)t * H * hd + (int64_t)(g * grp + r) * hd;
+            for (int i = 0; i < hd; i++) o[i] = ar[i] / sum[r] * sigmoid(gate[i]);
+        }
     }
 }
 
