@@ -1921,33 +1921,41 @@ typedef struct matmul_job {
     int tt;                      /* tokens per tile */
 } matmul_job;
 
+/* Activations are stored chunk-major: chunk c of token t at (c*n + t)*KC values (scales at (c*n + t)*KS), so
+ * the chunk of every token of a tile is one contiguous run that stays in L1 while the tile's rows use it
+ * (a token-major layout strides by the row length and thrashes the L1 sets). n = 1 is the plain row. */
+static inline int64_t mm_act(const matmul_job *j, int64_t c, int64_t t) { return c * j->n + t; }
+
 /* quantize the activations, tokens split over the threads */
 static void mm_quant_tokens(void *arg, int ith, int nth) {
     const matmul_job *j = arg;
-    int64_t a, b, kp = j->ws->kp, cols = j->w->cols, cp = (cols + KC - 1) / KC * KC;
+    int64_t a, b, cols = j->w->cols, nc = (cols + KC - 1) / KC;
     split_range(j->n, ith, nth, &a, &b);
-    for (int64_t t = a; t < b; t++) {
-        int16_t *q = j->ws->aq + t * kp;
-        float *ad = j->ws->ad + t * (kp / 16), *as = j->ws->as + t * (kp / 16);
-        kl_set.quant(j->x + t * j->ldx, cols, q, ad, as);   /* cols is a multiple of 32 for every block type */
-        for (int64_t i = cols; i < cp; i++) q[kl_pos((int)(i % KC)) + i / KC * KC] = 0;  /* tail of the last chunk */
-        for (int64_t s = cols / 16; s < cp / 16; s++) ad[s] = as[s] = 0;
-    }
+    for (int64_t t = a; t < b; t++)
+        for (int64_t c = 0; c < nc; c++) {
+            int64_t o = mm_act(j, c, t), m = cols - c * KC < KC ? cols - c * KC : KC;   /* a multiple of 32 */
+            int16_t *q = j->ws->aq + o * KC;
+            float *ad = j->ws->ad + o * KS, *as = j->ws->as + o * KS;
+            kl_set.quant(j->x + t * j->ldx + c * KC, m, q, ad, as);
+            for (int64_t i = m; i < KC; i++) q[kl_pos((int)i)] = 0;   /* tail of the last chunk */
+            for (int64_t s = m / 16; s < KS; s++) ad[s] = as[s] = 0;
+        }
 }
 
 /* one tile of MM_R rows (r0 .. r0+R) against tokens t0 .. t0+T: decode a chunk of each row once, apply it
  * to every token of the tile, chunks in order */
 static void mm_tile(const matmul_job *j, mm_thr *th, int64_t r0, int R, int t0, int T) {
     const mat *w = j->w;
-    int64_t nc = (w->cols + KC - 1) / KC, kp = j->ws->kp;
+    int64_t nc = (w->cols + KC - 1) / KC;
     memset(th->acc, 0, (size_t)T * R * KS * sizeof(float));
     for (int64_t c = 0; c < nc; c++) {
         int has_min = 0;
         for (int r = 0; r < R; r++)
             has_min |= mm_dec_chunk(w->type, w->data + (uint64_t)(r0 + r) * w->row_bytes, w->cols, c,
                                     th->wv + r * KC, th->wsc + r * KS, th->wmn + r * KS, th->tmp);
-        kl_set.chunk(th->wv, th->wsc, th->wmn, R, has_min, j->ws->aq + t0 * kp + c * KC, kp,
-                     j->ws->ad + t0 * (kp / 16) + c * KS, j->ws->as + t0 * (kp / 16) + c * KS, kp / 16, T, th->acc);
+        int64_t o = mm_act(j, c, t0);
+        kl_set.chunk(th->wv, th->wsc, th->wmn, R, has_min, j->ws->aq + o * KC, KC, j->ws->ad + o * KS, j->ws->as + o * KS,
+                     KS, T, th->acc);
     }
     for (int t = 0; t < T; t++)
         for (int r = 0; r < R; r++) j->y[(t0 + t) * j->ldy + r0 + r] = kl_reduce16(th->acc + (t * R + r) * KS);
@@ -1959,7 +1967,7 @@ static void mm_tile(const matmul_job *j, mm_thr *th, int64_t r0, int R, int t0, 
 static void mm_tile_fast(const matmul_job *j, mm_thr *th, int64_t r0, int R, int t0, int T, kl_dec_fn dec) {
     const mat *w = j->w;
     const qtype *q = w->type;
-    int64_t nc = w->cols / KC, kp = j->ws->kp, lds = kp / 16;
+    int64_t nc = w->cols / KC;
     uint64_t cb = mm_chunk_bytes(q);
     const uint8_t *rp[MM_R];
     float D[MM_R];
@@ -1968,12 +1976,11 @@ static void mm_tile_fast(const matmul_job *j, mm_thr *th, int64_t r0, int R, int
         D[r] = mm_row_D(q, row);
         rp[r] = row + q->hdr;
     }
-    const int16_t *a = j->ws->aq + t0 * kp;
-    const float *ad = j->ws->ad + t0 * lds, *as = j->ws->as + t0 * lds;
     memset(th->acc, 0, (size_t)T * R * KS * sizeof(float));
     for (int64_t c = 0; c < nc; c++) {
+        int64_t o = mm_act(j, c, t0);
         for (int r = 0; r < R; r++) dec(rp[r] + c * cb, th->wv + r * KC, th->wsc + r * KS, D[r]);
-        kl_set.chunk(th->wv, th->wsc, th->wmn, R, 0, a + c * KC, kp, ad + c * KS, as + c * KS, lds, T, th->acc);
+        kl_set.chunk(th->wv, th->wsc, th->wmn, R, 0, j->ws->aq + o * KC, KC, j->ws->ad + o * KS, j->ws->as + o * KS, KS, T, th->acc);
     }
     for (int t = 0; t < T; t++)
         for (int r = 0; r < R; r++) j->y[(t0 + t) * j->ldy + r0 + r] = kl_reduce16(th->acc + (t * R + r) * KS);

@@ -170,44 +170,53 @@ KL_AVX2 static void kl_quant_avx2(const float *x, int64_t n, int16_t *q, float *
 
 /* ---- AVX-512 (with VNNI) ---- */
 #define KL_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
+/* the decoders' small loops fully unrolled: shift counts become immediates, constants stay in registers */
+#define KLA_UNROLL _Pragma("GCC unroll 8")
 
-/* the float tail of one row: acc += ((float)isum * sc - qsum * mn) * da */
-#define KL512_TAIL(isum, r) do { \
-        __m512 t_ = _mm512_mul_ps(_mm512_cvtepi32_ps(isum), _mm512_loadu_ps(wsc + (r) * KS)); \
-        if (has_min) t_ = _mm512_sub_ps(t_, _mm512_mul_ps(vs, _mm512_loadu_ps(wmn + (r) * KS))); \
+/* Two decoded rows stay in registers (16 word rows and their scales) while the tokens stream past: per token
+ * 8 activation loads feed 16 dpwssd, and the float tail acc += ((float)isum * sc - qsum * mn) * da runs per
+ * row. Odd R ends with one row. The integer sums are exact, the float steps those of the scalar kernel. */
+#define KL512_TAIL(isum, sc, mn, r) do { \
+        __m512 t_ = _mm512_mul_ps(_mm512_cvtepi32_ps(isum), sc); \
+        if (has_min) t_ = _mm512_sub_ps(t_, _mm512_mul_ps(_mm512_loadu_ps(as), mn)); \
         float *o_ = acc + (r) * KS; \
-        _mm512_storeu_ps(o_, _mm512_add_ps(_mm512_loadu_ps(o_), _mm512_mul_ps(t_, vd))); \
-    } while (0)
-/* integer dot of row r against the 8 activation word rows, two chains of four */
-#define KL512_DOT(r, out) do { \
-        const int16_t *w_ = wv + (r) * KC; \
-        __m512i e_ = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_loadu_si512(w_), a0); \
-        __m512i o_ = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_loadu_si512(w_ + 32), a1); \
-        e_ = _mm512_dpwssd_epi32(e_, _mm512_loadu_si512(w_ + 64), a2); \
-        o_ = _mm512_dpwssd_epi32(o_, _mm512_loadu_si512(w_ + 96), a3); \
-        e_ = _mm512_dpwssd_epi32(e_, _mm512_loadu_si512(w_ + 128), a4); \
-        o_ = _mm512_dpwssd_epi32(o_, _mm512_loadu_si512(w_ + 160), a5); \
-        e_ = _mm512_dpwssd_epi32(e_, _mm512_loadu_si512(w_ + 192), a6); \
-        o_ = _mm512_dpwssd_epi32(o_, _mm512_loadu_si512(w_ + 224), a7); \
-        out = _mm512_add_epi32(e_, o_); \
+        _mm512_storeu_ps(o_, _mm512_add_ps(_mm512_loadu_ps(o_), _mm512_mul_ps(t_, _mm512_loadu_ps(ad)))); \
     } while (0)
 
 KL_AVX512 static void kl_chunk_avx512(const int16_t *wv, const float *wsc, const float *wmn, int R, int has_min,
-                                      const int16_t *a, int64_t lda, const float *ad, const float *as, int64_t lds, int T, float *acc) {
-    for (int t = 0; t < T; t++, a += lda, ad += lds, as += lds, acc += R * KS) {
-        __m512i a0 = _mm512_loadu_si512(a), a1 = _mm512_loadu_si512(a + 32), a2 = _mm512_loadu_si512(a + 64),
-                a3 = _mm512_loadu_si512(a + 96), a4 = _mm512_loadu_si512(a + 128), a5 = _mm512_loadu_si512(a + 160),
-                a6 = _mm512_loadu_si512(a + 192), a7 = _mm512_loadu_si512(a + 224);
-        __m512 vd = _mm512_loadu_ps(ad), vs = _mm512_loadu_ps(as);
-        int r = 0;
-        for (; r + 2 <= R; r += 2) {          /* two rows at a time: four independent chains */
-            __m512i s0, s1;
-            KL512_DOT(r, s0);
-            KL512_DOT(r + 1, s1);
-            KL512_TAIL(s0, r);
-            KL512_TAIL(s1, r + 1);
+                                      const int16_t *a0, int64_t lda, const float *ad0, const float *as0, int64_t lds, int T,
+                                      float *acc0) {
+    int r = 0;
+    for (; r + 2 <= R; r += 2) {
+        __m512i w[16];
+        for (int k = 0; k < 16; k++) w[k] = _mm512_loadu_si512(wv + r * KC + 32 * k);
+        __m512 s0 = _mm512_loadu_ps(wsc + r * KS), s1 = _mm512_loadu_ps(wsc + (r + 1) * KS);
+        __m512 m0 = has_min ? _mm512_loadu_ps(wmn + r * KS) : s0, m1 = has_min ? _mm512_loadu_ps(wmn + (r + 1) * KS) : s1;
+        const int16_t *a = a0;
+        const float *ad = ad0, *as = as0;
+        float *acc = acc0;
+        for (int t = 0; t < T; t++, a += lda, ad += lds, as += lds, acc += R * KS) {
+            __m512i x = _mm512_loadu_si512(a);
+            __m512i i0 = _mm512_madd_epi16(w[0], x), i1 = _mm512_madd_epi16(w[8], x);
+            KLA_UNROLL for (int k = 1; k < 8; k++) {
+                x = _mm512_loadu_si512(a + 32 * k);
+                i0 = _mm512_dpwssd_epi32(i0, w[k], x);
+                i1 = _mm512_dpwssd_epi32(i1, w[8 + k], x);
+            }
+            KL512_TAIL(i0, s0, m0, r);
+            KL512_TAIL(i1, s1, m1, r + 1);
         }
-        for (; r < R; r++) { __m512i s0; KL512_DOT(r, s0); KL512_TAIL(s0, r); }
+    }
+    for (; r < R; r++) {
+        __m512 s0 = _mm512_loadu_ps(wsc + r * KS), m0 = has_min ? _mm512_loadu_ps(wmn + r * KS) : s0;
+        const int16_t *a = a0, *w = wv + r * KC;
+        const float *ad = ad0, *as = as0;
+        float *acc = acc0;
+        for (int t = 0; t < T; t++, a += lda, ad += lds, as += lds, acc += R * KS) {
+            __m512i i0 = _mm512_madd_epi16(_mm512_loadu_si512(w), _mm512_loadu_si512(a));
+            KLA_UNROLL for (int k = 1; k < 8; k++) i0 = _mm512_dpwssd_epi32(i0, _mm512_loadu_si512(w + 32 * k), _mm512_loadu_si512(a + 32 * k));
+            KL512_TAIL(i0, s0, m0, r);
+        }
     }
 }
 
@@ -255,8 +264,6 @@ KL_AVX512 static inline __m512 kla_iq4k_regs(const uint8_t *b, __m512i *v, float
 
 /* ---- fast decoders of the KT trellis types (AVX2, AVX-512) and their fused one-token dot ---- */
 
-/* the decoders' small loops fully unrolled: shift counts become immediates, constants stay in registers */
-#define KLA_UNROLL _Pragma("GCC unroll 8")
 
 /* Constant vectors read from memory: a load takes a load port, while building a broadcast constant in a
  * register takes a vector ALU slot, and these decoders are bound by the ALU slots. Filled by kl_register_a. */
