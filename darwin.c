@@ -3330,9 +3330,9 @@ static int ctx_alloc(darwin_ctx *c) {
         !(c->b1 = xcalloc((size_t)(ub * w1), 4)) || !(c->b2 = xcalloc((size_t)(ub * w2), 4)) ||
         !(c->b3 = xcalloc((size_t)(ub * w3), 4)) || !(c->b4 = xcalloc((size_t)(ub * w4), 4)) ||
         !(c->hidden = xcalloc((size_t)c->p.n_batch * (size_t)D, 4))) return -1;
-    /* per thread: scores and accumulators of one KV head's query heads + a K/V row, or delta-net q, k, o */
+    /* per thread: the accumulators of one KV head's query heads + a K and a V row, or delta-net q, k, o */
     int64_t grp = h->n_head / h->n_head_kv;
-    int64_t sc = max64(grp * (c->p.n_ctx + (int64_t)h->head_dim) + h->head_dim, 2 * (int64_t)h->d_state + h->head_v);
+    int64_t sc = max64((grp + 2) * (int64_t)h->head_dim, 2 * (int64_t)h->d_state + h->head_v);
     if (!(c->scratch = xcalloc((size_t)c->pool->n, sizeof *c->scratch))) return -1;
     for (int i = 0; i < c->pool->n; i++) if (!(c->scratch[i] = xcalloc((size_t)sc, 4))) return -1;
     int64_t maxcols = max64(max64(2 * D, h->n_ff), max64(h->d_inner, qd));
@@ -3520,40 +3520,47 @@ typedef struct attn_job { darwin_ctx *c; int kv, n, pos; } attn_job;
 
 /* softmax attention for a thread's share of (token, KV head) pairs: each cached K/V row is decoded once for
  * all the query heads that share it (GQA), each head's sums kept in the same order; gated by σ(g) */
+/* a K/V cache row as f32: f16 with the vector converter, the other cache types by their decoder */
+static void kv_row(const qtype *q, const uint8_t *src, float *dst, int n) {
+    if (q->id == 1) kl_set.f16_row(src, dst, n); else q->deq(src, dst, n);
+}
+
+/* acc = acc * cf + w * v: the online softmax's rescale (cf = 1 unless the maximum moved) and accumulation */
+VEC_CLONES static void attn_axpy(float *restrict acc, float cf, float w, const float *restrict v, int n) {
+    LANES16(n, { acc[j] = acc[j] * cf + w * v[j]; });
+}
+
+/* One pass over the cache per (token, KV head) pair: each K and V row is converted once for the query heads
+ * that share it, and an online softmax (running maximum m, sum l) weights the V rows as they come. */
 static void attn_heads(void *arg, int ith, int nth) {
     const attn_job *j = arg;
     const darwin_ctx *c = j->c;
     const hparams *h = &c->m->hp;
-    int hd = h->head_dim, H = h->n_head, Hkv = h->n_head_kv, grp = H / Hkv, nc = c->p.n_ctx;
+    int hd = h->head_dim, H = h->n_head, Hkv = h->n_head_kv, grp = H / Hkv;
     uint64_t kb = c->k_row / Hkv, vb = c->v_row / Hkv;
-    float *sc = c->scratch[ith], *acc = sc + (int64_t)grp * nc, *kr = acc + (int64_t)grp * hd;
-    float scale = 1.0f / sqrtf((float)hd), mx[64], sum[64];
+    float *acc = c->scratch[ith], *kr = acc + (int64_t)grp * hd, *vr = kr + hd;
+    float scale = 1.0f / sqrtf((float)hd), m[64], l[64];
     int64_t a, b;
     split_range((int64_t)j->n * Hkv, ith, nth, &a, &b);
     for (int64_t tg = a; tg < b; tg++) {
         int t = (int)(tg / Hkv), g = (int)(tg % Hkv), np = j->pos + t + 1;
         const float *q0 = c->b1 + (int64_t)t * 2 * H * hd + (int64_t)g * grp * 2 * hd;   /* head r: q0 + r*2hd */
-        for (int r = 0; r < grp; r++) { mx[r] = -INFINITY; sum[r] = 0; }
-        for (int p = 0; p < np; p++) {
-            c->tk->deq(c->k[j->kv] + (uint64_t)p * c->k_row + g * kb, kr, hd);
-            for (int r = 0; r < grp; r++) {
-                float s = sc[(int64_t)r * nc + p] = dot_f32(q0 + (int64_t)r * 2 * hd, kr, hd) * scale;
-                mx[r] = fmaxf(mx[r], s);
-            }
-        }
+        for (int r = 0; r < grp; r++) { m[r] = -INFINITY; l[r] = 0; }
         memset(acc, 0, (size_t)grp * hd * sizeof *acc);
         for (int p = 0; p < np; p++) {
-            c->tv->deq(c->v[j->kv] + (uint64_t)p * c->v_row + g * vb, kr, hd);
+            kv_row(c->tk, c->k[j->kv] + (uint64_t)p * c->k_row + g * kb, kr, hd);
+            kv_row(c->tv, c->v[j->kv] + (uint64_t)p * c->v_row + g * vb, vr, hd);
             for (int r = 0; r < grp; r++) {
-                float w = expf(sc[(int64_t)r * nc + p] - mx[r]), *ar = acc + (int64_t)r * hd;
-                sum[r] += w;
-                for (int i = 0; i < hd; i++) ar[i] += w * kr[i];
+                float s = dot_f32(q0 + (int64_t)r * 2 * hd, kr, hd) * scale, cf = 1, w = 1;
+                if (s > m[r]) { cf = expf(m[r] - s); m[r] = s; } else w = expf(s - m[r]);
+                l[r] = l[r] * cf + w;
+                attn_axpy(acc + (int64_t)r * hd, cf, w, vr, hd);
             }
         }
         for (int r = 0; r < grp; r++) {
             const float *gate = q0 + (int64_t)r * 2 * hd + hd, *ar = acc + (int64_t)r * hd;
             float *o = c->b3 + (int64_t)t * H * hd + (int64_t)(g * grp + r) * hd;
-            for (int i = 0; i < hd; i++) o[i] = ar[i] / sum[r] * sigmoid(gate[i]);
+            for (int i = 0; i < hd; i++) o[i] = ar[i] / l[r] * sigmoid(gate[i]);
         }
     }
 }
@@ -4115,7 +4122,7 @@ typedef struct opts {
     int mode;                        /* MODE_* */
     int n_predict, n_ctx, n_batch, n_ubatch, n_threads, ctk, ctv;
     int ignore_eos, no_display_prompt, ids, no_parse_special, dequantize, verbose, reps;
-    const char *bench_p, *bench_n;
+    const char *bench_p, *bench_n, *bench_d;
     darwin_sampler_params sp;
     int64_t seed;
     darwin_spec_params spec;
@@ -4164,6 +4171,7 @@ static void usage(void) {
         "  --no-parse-special         do not turn special-token text into special tokens\n"
         "  --dequantize               expand weights to f32 at load (exact reference path)\n"
         "  -r, --repetitions N        with --bench: runs per test (default 5)\n"
+        "  -d, --n-depth LIST         with --bench: tokens already in the context before each test (default 0)\n"
         "  -v, --verbose              more information on stderr\n"
         "  -h, --help                 this help\n");
 }
@@ -4264,6 +4272,7 @@ static int parse_args(int argc, char **argv, opts *o) {
         else if (!strcmp(a, "-ub") || !strcmp(a, "--ubatch-size")) r = parse_int(a, v, 1, 1 << 20, &o->n_ubatch);
         else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) r = parse_int(a, v, 1, 1024, &o->n_threads);
         else if (!strcmp(a, "-r") || !strcmp(a, "--repetitions")) r = parse_int(a, v, 1, 1000, &o->reps);
+        else if (!strcmp(a, "-d") || !strcmp(a, "--n-depth")) o->bench_d = v;
         else if (!strcmp(a, "-ctk") || !strcmp(a, "--cache-type-k")) r = parse_cache_type(a, v, &o->ctk);
         else if (!strcmp(a, "-ctv") || !strcmp(a, "--cache-type-v")) r = parse_cache_type(a, v, &o->ctv);
         else if (!strcmp(a, "--temp")) r = parse_float(a, v, &o->sp.temp);
@@ -4279,6 +4288,7 @@ static int parse_args(int argc, char **argv, opts *o) {
         if (r) return 1;
     }
     if (o->mode == MODE_BENCH) { o->bench_p = o->prompt; o->prompt = NULL; }
+    else if (o->bench_d) return fail("-d (context depth) is a --bench option");
     else if (o->bench_n && parse_int("-n", o->bench_n, -1, INT32_MAX, &o->n_predict)) return 1;
     if (!o->model) return fail("no model given (-m FILE.gguf; see -h)");
     if (o->prompt && o->file) return fail("give either -p or -f, not both");
@@ -4568,13 +4578,13 @@ static int run_perplexity(darwin_model *m, const opts *o) {
 
 /* ---- --bench ----------------------------------------------------------------------------------- */
 
-/* parse "64,512" into at most cap positive integers */
-static int parse_list(const char *flag, const char *v, int *out, int cap) {
+/* parse "64,512" into at most cap integers of at least lo */
+static int parse_list(const char *flag, const char *v, int lo, int *out, int cap) {
     int n = 0;
     for (const char *p = v; *p && n < cap; ) {
         char *end;
         long x = strtol(p, &end, 10);
-        if (end == p || x < 1 || x > 1 << 20 || (*end && *end != ',')) { fail("invalid list '%s' for %s (numbers separated by commas)", v, flag); return -1; }
+        if (end == p || x < lo || x > 1 << 20 || (*end && *end != ',')) { fail("invalid list '%s' for %s (numbers separated by commas)", v, flag); return -1; }
         out[n++] = (int)x;
         p = *end ? end + 1 : end;
     }
@@ -4645,27 +4655,42 @@ static double mean_sd(const double *x, int n, double *sd) {
     return m;
 }
 
-/* one test: pp = prompt of n tokens in one batch, else n tokens one at a time; tokens per second */
-static double bench_once(darwin_ctx *c, const int32_t *toks, int n, int pp) {
-    darwin_reset(c);
+/* one test: pp = prompt of n tokens in one batch, else n tokens one at a time, after the context in `depth`
+ * (NULL: empty); tokens per second */
+static double bench_once(darwin_ctx *c, const int32_t *toks, int n, int pp, const darwin_snapshot *depth) {
+    if (depth) darwin_snapshot_restore(c, depth); else darwin_reset(c);
     double t0 = now_ms();
     if (pp) { for (int off = 0; off < n; off += c->p.n_batch) darwin_eval(c, toks + off, n - off < c->p.n_batch ? n - off : c->p.n_batch, 0); }
     else for (int i = 0; i < n; i++) darwin_eval(c, toks + i, 1, 0);
     return n * 1e3 / (now_ms() - t0);
 }
 
+/* the context filled with d tokens, kept as a snapshot (NULL for d = 0 or on failure, with the error set) */
+static darwin_snapshot *bench_depth(darwin_ctx *c, const int32_t *toks, int d, int *err) {
+    *err = 0;
+    if (!d) return NULL;
+    darwin_reset(c);
+    for (int off = 0; off < d && !*err; off += c->p.n_batch)
+        *err = darwin_eval(c, toks + off, d - off < c->p.n_batch ? d - off : c->p.n_batch, 0) != 0;
+    darwin_snapshot *s = *err ? NULL : darwin_snapshot_take(c);
+    if (!s) *err = 1;
+    return s;
+}
+
 static int run_bench(darwin_model *m, const opts *o) {
-    int pp[16], tg[16];
-    int npp = parse_list("-p", o->bench_p ? o->bench_p : "512", pp, 16), ntg = parse_list("-n", o->bench_n ? o->bench_n : "128", tg, 16);
-    if (npp < 0 || ntg < 0) return 1;
-    int maxn = 1;
+    int pp[16], tg[16], dp[16];
+    int npp = parse_list("-p", o->bench_p ? o->bench_p : "512", 1, pp, 16), ntg = parse_list("-n", o->bench_n ? o->bench_n : "128", 1, tg, 16);
+    int nd = parse_list("-d", o->bench_d ? o->bench_d : "0", 0, dp, 16);
+    if (npp < 0 || ntg < 0 || nd < 0) return 1;
+    int maxn = 1, maxd = 0;
     for (int i = 0; i < npp; i++) if (pp[i] > maxn) maxn = pp[i];
     for (int i = 0; i < ntg; i++) if (tg[i] > maxn) maxn = tg[i];
-    darwin_ctx *c = make_ctx(m, o, maxn + 1, 0);
-    int32_t *toks = malloc((size_t)maxn * sizeof *toks);
+    for (int i = 0; i < nd; i++) if (dp[i] > maxd) maxd = dp[i];
+    darwin_ctx *c = make_ctx(m, o, maxd + maxn + 1, 0);
+    int32_t *toks = malloc((size_t)(maxd + maxn) * sizeof *toks);
     if (!c || !toks) { free(toks); darwin_ctx_free(c); return fail("%s", darwin_last_error()); }
     uint64_t r = 42;
-    for (int i = 0; i < maxn; i++) toks[i] = (int32_t)(rng_next(&r) % (uint64_t)m->hp.n_vocab);
+    for (int i = 0; i < maxd + maxn; i++) toks[i] = (int32_t)(rng_next(&r) % (uint64_t)m->hp.n_vocab);
     char label[64];
     double params, size, bpt = bytes_per_token(m), bw = measure_bandwidth(m->n_threads);
     model_label(m, label, sizeof label, &params, &size);
@@ -4674,21 +4699,28 @@ static int run_bench(darwin_model *m, const opts *o) {
     printf("| model                          |       size |     params | backend    | threads |          test |              t/s |   GB/token |  share of %5.1f GB/s |\n", bw);
     printf("| ------------------------------ | ---------: | ---------: | ---------- | ------: | ------------: | ---------------: | ---------: | -------------------: |\n");
     double runs[1000];
-    for (int t = 0; t < npp + ntg; t++) {
-        int is_pp = t < npp, n = is_pp ? pp[t] : tg[t - npp];
-        bench_once(c, toks, is_pp ? n : 2, is_pp);   /* warm-up */
-        for (int k = 0; k < o->reps; k++) runs[k] = bench_once(c, toks, n, is_pp);
-        double sd, mean = mean_sd(runs, o->reps, &sd);
-        char test[32], extra[64] = "|            |                      |";
-        snprintf(test, sizeof test, "%s%d", is_pp ? "pp" : "tg", n);
-        if (!is_pp) snprintf(extra, sizeof extra, "| %10.3f | %20.2f |", bpt / 1e9, bw > 0 ? mean * bpt / 1e9 / bw : 0.0);
-        printf("| %-30s | %6.2f GiB | %8.2f B | %-10s | %7d | %13s | %8.2f ± %5.2f %s\n", label, size / 1073741824.0, params / 1e9,
-               backend, m->n_threads, test, mean, sd, extra);
-        fflush(stdout);
+    int rc = 0;
+    for (int di = 0; di < nd && !rc; di++) {
+        darwin_snapshot *snap = bench_depth(c, toks + maxn, dp[di], &rc);
+        if (rc) { fail("filling the context to depth %d: %s", dp[di], darwin_last_error()); break; }
+        for (int t = 0; t < npp + ntg; t++) {
+            int is_pp = t < npp, n = is_pp ? pp[t] : tg[t - npp];
+            bench_once(c, toks, is_pp ? n : 2, is_pp, snap);   /* warm-up */
+            for (int k = 0; k < o->reps; k++) runs[k] = bench_once(c, toks, n, is_pp, snap);
+            double sd, mean = mean_sd(runs, o->reps, &sd);
+            char test[32], extra[64] = "|            |                      |";
+            int len = snprintf(test, sizeof test, "%s%d", is_pp ? "pp" : "tg", n);
+            if (dp[di]) snprintf(test + len, sizeof test - (size_t)len, " @ d%d", dp[di]);
+            if (!is_pp) snprintf(extra, sizeof extra, "| %10.3f | %20.2f |", bpt / 1e9, bw > 0 ? mean * bpt / 1e9 / bw : 0.0);
+            printf("| %-30s | %6.2f GiB | %8.2f B | %-10s | %7d | %13s | %8.2f ± %5.2f %s\n", label, size / 1073741824.0, params / 1e9,
+                   backend, m->n_threads, test, mean, sd, extra);
+            fflush(stdout);
+        }
+        darwin_snapshot_free(snap);
     }
     free(toks);
     darwin_ctx_free(c);
-    return 0;
+    return rc;
 }
 
 int main(int argc, char **argv) {

@@ -37,6 +37,8 @@ typedef struct kernel_set {
     void (*quant)(const float *x, int64_t n, int16_t *q, float *ad, float *as);
     /* f32 dot product, 8 lanes in i % 8 order, mul then add (no FMA): the exact float path */
     float (*dot_f32)(const float *a, const float *b, int64_t n);
+    /* n f16 values (little-endian bytes) to f32, exact */
+    void (*f16_row)(const uint8_t *src, float *dst, int64_t n);
     kl_dec_fn dec[160];           /* by ggml type id; NULL: use the scalar block decoder */
 } kernel_set;
 
@@ -80,6 +82,10 @@ static void kl_quant_scalar(const float *x, int64_t n, int16_t *q, float *ad, fl
         ad[b / 16] = ad[b / 16 + 1] = d;
         as[b / 16] = (float)sum[0]; as[b / 16 + 1] = (float)sum[1];
     }
+}
+
+static void kl_f16_row_scalar(const uint8_t *src, float *dst, int64_t n) {
+    for (int64_t i = 0; i < n; i++) dst[i] = f16_to_f32(q_u16(src + 2 * i));
 }
 
 static float kl_dot_f32_scalar(const float *a, const float *b, int64_t n) {
@@ -129,6 +135,12 @@ KL_AVX2 static void kl_chunk_avx2(const int16_t *wv, const float *wsc, const flo
                                   const int16_t *a, int64_t lda, const float *ad, const float *as, int64_t lds, int T, float *acc) {
     for (int t = 0; t < T; t++)
         kl_chunk1_avx2(wv, wsc, wmn, R, has_min, a + t * lda, ad + t * lds, as + t * lds, acc + t * R * KS);
+}
+
+KL_AVX2 static void kl_f16_row_avx2(const uint8_t *src, float *dst, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + 2 * i))));
+    for (; i < n; i++) dst[i] = _cvtsh_ss(q_u16(src + 2 * i));
 }
 
 KL_AVX2 static float kl_dot_f32_avx2(const float *a, const float *b, int64_t n) {
@@ -834,6 +846,12 @@ static void kl_chunk_neon(const int16_t *wv, const float *wsc, const float *wmn,
 }
 
 /* ---- f32 dot: lanes 0..3 and 4..7 of the scalar 8-lane order, mul then add ---- */
+static void kl_f16_row_neon(const uint8_t *src, float *dst, int64_t n) {
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) vst1q_f32(dst + i, vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16((const uint16_t *)(const void *)(src + 2 * i)))));
+    for (; i < n; i++) dst[i] = f16_to_f32(q_u16(src + 2 * i));
+}
+
 static float kl_dot_f32_neon(const float *a, const float *b, int64_t n) {
     float32x4_t lo = vdupq_n_f32(0), hi = vdupq_n_f32(0);
     int64_t i = 0;
@@ -984,7 +1002,7 @@ static void kl_dec_iq4_k_neon(const uint8_t *b, int16_t *vl, float *sc, float D)
 /* ---- registration (from kernel_use): level 1 is "neon"; want 0 (DARWIN_ISA=scalar) keeps scalar ---- */
 static int kl_register_c(kernel_set *k, int want) {
     if (want < 1) return 0;
-    k->name = "neon"; k->chunk = kl_chunk_neon; k->quant = kl_quant_neon; k->dot_f32 = kl_dot_f32_neon;
+    k->name = "neon"; k->chunk = kl_chunk_neon; k->quant = kl_quant_neon; k->dot_f32 = kl_dot_f32_neon; k->f16_row = kl_f16_row_neon;
     k->dec[155] = kl_dec_iq4_kt_neon;
     k->dec[139] = kl_dec_iq4_k_neon;
     return 1;
@@ -1015,13 +1033,13 @@ static void kl_cpu_features(int *avx2, int *avx512) {
 /* Select an ISA: 0 scalar, 1 avx2, 2 avx512; the best available at or below the request is taken.
  * Returns the level actually in use. */
 static int kernel_use(int want) {
-    kernel_set k = { "scalar", kl_chunk_scalar, kl_quant_scalar, kl_dot_f32_scalar, { NULL } };
+    kernel_set k = { "scalar", kl_chunk_scalar, kl_quant_scalar, kl_dot_f32_scalar, kl_f16_row_scalar, { NULL } };
     int got = 0;
 #if defined(__x86_64__)
     int has2, has512;
     kl_cpu_features(&has2, &has512);
     if (want >= 1 && has2) {
-        k.name = "avx2"; k.chunk = kl_chunk_avx2; k.quant = kl_quant_avx2; k.dot_f32 = kl_dot_f32_avx2;
+        k.name = "avx2"; k.chunk = kl_chunk_avx2; k.quant = kl_quant_avx2; k.dot_f32 = kl_dot_f32_avx2; k.f16_row = kl_f16_row_avx2;
         got = 1;
     }
     if (want >= 2 && has512) {
