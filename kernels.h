@@ -792,7 +792,7 @@ static void kl_register_b(kernel_set *k, int level) {
 #endif /* __x86_64__ */
 
 #if defined(__aarch64__)
-/* ---- NEON kernels for arm64 ---- Advanced SIMD is mandatory in AArch64, so no runtime Advanced SIMD is mandatory in AArch64, so no runtime
+/* ---- NEON kernels for arm64 ---- Advanced SIMD is mandatory in AArch64, so no runtime
  * check is needed. Every function gives the scalar reference's bits: the integer sums are exact, and the float
  * operations per lane are the scalar ones in the same order (mul, sub, add as separate vmulq/vsubq/vaddq;
  * the build uses -ffp-contract=off, so the compiler does not fuse them into fmla either). */
@@ -950,23 +950,41 @@ static void kl_dec_iq4_kt_neon(const uint8_t *b, int16_t *vl, float *sc, float D
     }
 }
 
-/* iq4_k scales, 16 lanes: ls = nibble s%2 of b[8 + s/2] | bits 2(s%4) of b[4 + s/4] << 4, sc = d * (float)(ls - 32) */
-static void kln_iq4_k_scales(const uint8_t *b, float d, float *sc) {
-    static const uint8_t lo_i[16] = { 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11 };
-    static const uint8_t hi_i[16] = { 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3 };
-    static const int8_t lo_s[16] = { 0, -4, 0, -4, 0, -4, 0, -4, 0, -4, 0, -4, 0, -4, 0, -4 };
-    static const int8_t hi_s[16] = { 0, -2, -4, -6, 0, -2, -4, -6, 0, -2, -4, -6, 0, -2, -4, -6 };
-    uint8x16_t hb = vld1q_u8(b + 4);
-    uint8x16_t lo = vandq_u8(vshlq_u8(vqtbl1q_u8(hb, vld1q_u8(lo_i)), vld1q_s8(lo_s)), vdupq_n_u8(15));
-    uint8x16_t hi = vandq_u8(vshlq_u8(vqtbl1q_u8(hb, vld1q_u8(hi_i)), vld1q_s8(hi_s)), vdupq_n_u8(3));
-    uint8x16_t ls = vorrq_u8(lo, vshlq_n_u8(hi, 4));
-    int16x8_t l0 = vsubq_s16(vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(ls))), vdupq_n_s16(32));
-    int16x8_t l1 = vsubq_s16(vreinterpretq_s16_u16(vmovl_high_u8(ls)), vdupq_n_s16(32));
+/* ---- scales: sc[s] = d * (float)x[s], the scalar expression, for 16 int8 values x ---- */
+
+static inline void kln_sc16(float *sc, float d, int8x16_t x) {
+    int16x8_t l0 = vmovl_s8(vget_low_s8(x)), l1 = vmovl_high_s8(x);
     float32x4_t vd = vdupq_n_f32(d);
     vst1q_f32(sc, vmulq_f32(vd, vcvtq_f32_s32(vmovl_s16(vget_low_s16(l0)))));
     vst1q_f32(sc + 4, vmulq_f32(vd, vcvtq_f32_s32(vmovl_high_s16(l0))));
     vst1q_f32(sc + 8, vmulq_f32(vd, vcvtq_f32_s32(vmovl_s16(vget_low_s16(l1)))));
     vst1q_f32(sc + 12, vmulq_f32(vd, vcvtq_f32_s32(vmovl_high_s16(l1))));
+}
+
+/* p[s/2] in lane s: one header byte per 32 elements */
+static inline uint8x16_t kln_dup2(const uint8_t *p) {
+    uint8x8_t x = vld1_u8(p);
+    return vcombine_u8(vzip1_u8(x, x), vzip2_u8(x, x));
+}
+
+/* nibble s%2 of p[s/2] in lane s */
+static inline uint8x16_t kln_nibs(const uint8_t *p) {
+    static const int8_t sft[16] = { 0, -4, 0, -4, 0, -4, 0, -4, 0, -4, 0, -4, 0, -4, 0, -4 };
+    return vandq_u8(vshlq_u8(kln_dup2(p), vld1q_s8(sft)), vdupq_n_u8(15));
+}
+
+/* (x >> n) & m per byte, n at run time as in kln_field */
+static inline uint8x16_t kln_bits8(uint8x16_t x, int n, int m) {
+    return vandq_u8(vshlq_u8(x, vdupq_n_s8((int8_t)-n)), vdupq_n_u8((uint8_t)m));
+}
+
+/* iq4_k and iq5_k: ls = nibble s%2 of b[8 + s/2] | bits 2(s%4) of b[4 + s/4] << 4, sc = d * (float)(ls - 32) */
+static void kln_iq45_k_scales(const uint8_t *b, float d, float *sc) {
+    static const uint8_t hi_i[16] = { 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3 };
+    static const int8_t hi_s[16] = { 0, -2, -4, -6, 0, -2, -4, -6, 0, -2, -4, -6, 0, -2, -4, -6 };
+    uint8x16_t hi = vandq_u8(vshlq_u8(vqtbl1q_u8(vld1q_u8(b + 4), vld1q_u8(hi_i)), vld1q_s8(hi_s)), vdupq_n_u8(3));
+    uint8x16_t ls = vsubq_u8(vorrq_u8(kln_nibs(b + 8), vshlq_n_u8(hi, 4)), vdupq_n_u8(32));   /* -32..31 as int8 */
+    kln_sc16(sc, d, vreinterpretq_s8_u8(ls));
 }
 
 /* iq4_k into the pair layout. Slot s = 4r + m of a 16-slot half of word row k is word j = 2r + m/2 of that
@@ -978,7 +996,7 @@ static void kl_dec_iq4_k_neon(const uint8_t *b, int16_t *vl, float *sc, float D)
     static const int8_t nsh[16] = { 0, 0, -4, -4, 0, 0, -4, -4, 0, 0, -4, -4, 0, 0, -4, -4 };
     static const int8_t jsh[16] = { 0, 0, -1, -1, -2, -2, -3, -3, -4, -4, -5, -5, -6, -6, -7, -7 };
     uint16_t ex = q_u16(b + 2);
-    kln_iq4_k_scales(b, q_h(b), sc);
+    kln_iq45_k_scales(b, q_h(b), sc);
     const uint8x16x4_t q0 = { { vld1q_u8(b + 16), vld1q_u8(b + 32), vld1q_u8(b + 48), vld1q_u8(b + 64) } };
     const uint8x16x4_t q1 = { { vld1q_u8(b + 80), vld1q_u8(b + 96), vld1q_u8(b + 112), vld1q_u8(b + 128) } };
     const int8x16x2_t tab = { { vld1q_s8(iq4k_values), vld1q_s8(iq4k_values + 16) } };
@@ -999,12 +1017,191 @@ static void kl_dec_iq4_k_neon(const uint8_t *b, int16_t *vl, float *sc, float D)
     }
 }
 
+/* ---- decoders via natural order: v[s] = the 16 int8 values of sub-block s (all these types fit int8) ---- */
+
+/* v[s] -> pair layout. Row k takes word k (bytes 2k, 2k+1) of every sub-block: per half (sub-blocks 8h..8h+7,
+ * slots 8h..8h+7) an 8x8 transpose of 16-bit words by trn at 16, 32, 64 bits, then sign extension. */
+static inline void kln_put(const int8x16_t *v, int16_t *vl) {
+    for (int h = 0; h < 2; h++) {
+        uint16x8_t a[8], t[8];
+        for (int i = 0; i < 8; i += 2) {
+            uint16x8_t x0 = vreinterpretq_u16_s8(v[8 * h + i]), x1 = vreinterpretq_u16_s8(v[8 * h + i + 1]);
+            a[i] = vtrn1q_u16(x0, x1);
+            a[i + 1] = vtrn2q_u16(x0, x1);
+        }
+        for (int i = 0; i < 8; i += 4)
+            for (int m = 0; m < 2; m++) {
+                uint32x4_t x0 = vreinterpretq_u32_u16(a[i + m]), x1 = vreinterpretq_u32_u16(a[i + m + 2]);
+                t[i + m] = vreinterpretq_u16_u32(vtrn1q_u32(x0, x1));
+                t[i + m + 2] = vreinterpretq_u16_u32(vtrn2q_u32(x0, x1));
+            }
+        for (int k = 0; k < 4; k++) {   /* t[k] holds words k (low 64 bits) and k+4 of sub-blocks 8h..8h+3 */
+            uint64x2_t x0 = vreinterpretq_u64_u16(t[k]), x1 = vreinterpretq_u64_u16(t[k + 4]);
+            int8x16_t r0 = vreinterpretq_s8_u64(vtrn1q_u64(x0, x1)), r1 = vreinterpretq_s8_u64(vtrn2q_u64(x0, x1));
+            vst1q_s16(vl + 32 * k + 16 * h, vmovl_s8(vget_low_s8(r0)));
+            vst1q_s16(vl + 32 * k + 16 * h + 8, vmovl_high_s8(r0));
+            vst1q_s16(vl + 32 * (k + 4) + 16 * h, vmovl_s8(vget_low_s8(r1)));
+            vst1q_s16(vl + 32 * (k + 4) + 16 * h + 8, vmovl_high_s8(r1));
+        }
+    }
+}
+
+/* q8_0, a whole chunk of 8 consecutive 34-byte blocks: block c is sub-blocks 2c, 2c+1 as they are, its f16 d the
+ * scale of both (q_dec_q8_0's Q_SC(2, q_h(b))) */
+static void kl_dec_q8_0_neon(const uint8_t *b, int16_t *vl, float *sc, float D) {
+    (void)D;
+    int8x16_t v[16];
+    for (int c = 0; c < 8; c++) {
+        sc[2 * c] = sc[2 * c + 1] = q_h(b + 34 * c);
+        v[2 * c] = vld1q_s8((const int8_t *)b + 34 * c + 2);
+        v[2 * c + 1] = vld1q_s8((const int8_t *)b + 34 * c + 18);
+    }
+    kln_put(v, vl);
+}
+
+/* q6_K: sub-block s = 8h + 2k + i is half i of 32-group k of 128-half h: nibble k/2 of ql[64h + 32(k%2) + 16i + l],
+ * bits 2k of qh[32h + 16i + l] */
+static void kl_dec_q6_K_neon(const uint8_t *b, int16_t *vl, float *sc, float D) {
+    (void)D;
+    kln_sc16(sc, q_h(b + 208), vld1q_s8((const int8_t *)b + 192));
+    int8x16_t v[16];
+    for (int s = 0; s < 16; s++) {
+        int h = s >> 3, k = s >> 1 & 3, i = s & 1;
+        uint8x16_t lo = kln_bits8(vld1q_u8(b + 64 * h + 32 * (k & 1) + 16 * i), 4 * (k >> 1), 15);
+        uint8x16_t hi = kln_bits8(vld1q_u8(b + 128 + 32 * h + 16 * i), 2 * k, 3);
+        v[s] = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(lo, vshlq_n_u8(hi, 4))), vdupq_n_s8(32));
+    }
+    kln_put(v, vl);
+}
+
+/* iq3_k: scales (2 * nibble + 1) negated where bit s of sh is set; values from the 16-entry table at 2-bit plane
+ * 2(c%4) of qs[32(c/4) + l] (c = s/2, the 32-group), third bit c of qh[l], +8 where extra bit s is set */
+static void kl_dec_iq3_k_neon(const uint8_t *b, int16_t *vl, float *sc, float D) {
+    static const uint8_t bit[16] = { 1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128 };
+    uint16_t ex = q_u16(b + 2), sh = q_u16(b + 4);
+    (void)D;
+    uint8x16_t neg = vtstq_u8(vcombine_u8(vdup_n_u8((uint8_t)sh), vdup_n_u8((uint8_t)(sh >> 8))), vld1q_u8(bit));
+    uint8x16_t x = vaddq_u8(vshlq_n_u8(kln_nibs(b + 6), 1), vdupq_n_u8(1));
+    kln_sc16(sc, q_h(b), vreinterpretq_s8_u8(vsubq_u8(veorq_u8(x, neg), neg)));
+    const int8x16_t tab = vld1q_s8(iq3nl_values);
+    int8x16_t v[16];
+    for (int s = 0; s < 16; s++) {
+        int c = s >> 1, i = s & 1;
+        uint8x16_t p = kln_bits8(vld1q_u8(b + 14 + 32 * (c >> 2) + 16 * i), 2 * (c & 3), 3);
+        uint8x16_t h = vshlq_n_u8(kln_bits8(vld1q_u8(b + 78 + 16 * i), c, 1), 2);
+        v[s] = vqtbl1q_s8(tab, vorrq_u8(vorrq_u8(p, h), vdupq_n_u8((uint8_t)(8 * Q_BIT(ex, s)))));
+    }
+    kln_put(v, vl);
+}
+
+/* iq4_ks: sc = q_ks_scale(D, b[s/2]) = D * (float)((byte & 254) - 127); values nibble s%2 of qs[16(s/2) + l] in the
+ * 32-entry table, upper half where bit 0 of the scale byte is set */
+static void kl_dec_iq4_ks_neon(const uint8_t *b, int16_t *vl, float *sc, float D) {
+    uint8x16_t sb = kln_dup2(b);
+    kln_sc16(sc, D, vreinterpretq_s8_u8(vsubq_u8(vandq_u8(sb, vdupq_n_u8(254)), vdupq_n_u8(127))));   /* -127..127 */
+    const int8x16x2_t tab = { { vld1q_s8(iq4k_values), vld1q_s8(iq4k_values + 16) } };
+    int8x16_t v[16];
+    for (int s = 0; s < 16; s++) {
+        uint8x16_t n = kln_bits8(vld1q_u8(b + 8 + 16 * (s >> 1)), 4 * (s & 1), 15);
+        v[s] = vqtbl2q_s8(tab, vorrq_u8(n, vdupq_n_u8((uint8_t)(16 * (b[s >> 1] & 1)))));
+    }
+    kln_put(v, vl);
+}
+
+/* iq5_k: nibble c%2 of qs[32(c/2) + l] (c = s/2), fifth bit c of qh[l], +32 where extra bit s is set: one
+ * 64-entry lookup */
+static void kl_dec_iq5_k_neon(const uint8_t *b, int16_t *vl, float *sc, float D) {
+    uint16_t ex = q_u16(b + 2);
+    (void)D;
+    kln_iq45_k_scales(b, q_h(b), sc);
+    const int8x16x4_t tab = vld1q_s8_x4(iq5nl_values);
+    int8x16_t v[16];
+    for (int s = 0; s < 16; s++) {
+        int c = s >> 1, i = s & 1;
+        uint8x16_t n = kln_bits8(vld1q_u8(b + 16 + 32 * (c >> 1) + 16 * i), 4 * (c & 1), 15);
+        uint8x16_t h = vshlq_n_u8(kln_bits8(vld1q_u8(b + 144 + 16 * i), c, 1), 4);
+        v[s] = vqtbl4q_s8(tab, vorrq_u8(vorrq_u8(n, h), vdupq_n_u8((uint8_t)(32 * Q_BIT(ex, s)))));
+    }
+    kln_put(v, vl);
+}
+
+/* iq6_k: iq5_k's nibbles plus two high bits (bits 2(c%4) of qh[32(c/4) + l]), +64 where extra bit s is set. The
+ * 128-entry table takes two lookups: vqtbl4q gives 0 for indices >= 64, vqtbx4q then fills those lanes from the
+ * upper half with idx ^ 64 (out of range, so kept, where idx < 64). */
+static void kl_dec_iq6_k_neon(const uint8_t *b, int16_t *vl, float *sc, float D) {
+    uint16_t ex = q_u16(b + 2);
+    (void)D;
+    kln_sc16(sc, q_h(b), vld1q_s8((const int8_t *)b + 4));
+    const int8x16x4_t t0 = vld1q_s8_x4(iq6nl_values), t1 = vld1q_s8_x4(iq6nl_values + 64);
+    int8x16_t v[16];
+    for (int s = 0; s < 16; s++) {
+        int c = s >> 1, i = s & 1;
+        uint8x16_t n = kln_bits8(vld1q_u8(b + 20 + 32 * (c >> 1) + 16 * i), 4 * (c & 1), 15);
+        uint8x16_t h = vshlq_n_u8(kln_bits8(vld1q_u8(b + 148 + 32 * (c >> 2) + 16 * i), 2 * (c & 3), 3), 4);
+        uint8x16_t idx = vorrq_u8(vorrq_u8(n, h), vdupq_n_u8((uint8_t)(64 * Q_BIT(ex, s))));
+        v[s] = vqtbx4q_s8(vqtbl4q_s8(t0, idx), t1, veorq_u8(idx, vdupq_n_u8(64)));
+    }
+    kln_put(v, vl);
+}
+
+/* iq3_kt scales: the float multiply D * (float)nibble, then the factor in double, as q_dec_iq3_kt; nibble ib/4 of
+ * b[ib % 4] for ib = s/2 */
+static void kln_iq3_kt_scales(const uint8_t *b, float *sc, float D) {
+    static const uint8_t pos[16] = { 0, 0, 1, 1, 2, 2, 3, 3, 0, 0, 1, 1, 2, 2, 3, 3 };
+    static const int8_t sft[16] = { 0, 0, 0, 0, 0, 0, 0, 0, -4, -4, -4, -4, -4, -4, -4, -4 };
+    uint8x16_t n = vandq_u8(vshlq_u8(vqtbl1q_u8(vld1q_u8(b), vld1q_u8(pos)), vld1q_s8(sft)), vdupq_n_u8(15));
+    kln_sc16(sc, D, vreinterpretq_s8_u8(n));
+    const float64x2_t fac = vdupq_n_f64(Q_IQ3KT_FACTOR);
+    for (int i = 0; i < 16; i += 4) {
+        float32x4_t f = vld1q_f32(sc + i);
+        float32x2_t lo = vcvt_f32_f64(vmulq_f64(vcvt_f64_f32(vget_low_f32(f)), fac));
+        vst1q_f32(sc + i, vcvt_high_f32_f64(lo, vmulq_f64(vcvt_high_f64_f32(f), fac)));
+    }
+}
+
+/* iq3_kt straight into the pair layout. Word (k, j) holds elements 16j+2k, +1: group g = 2j + k/4, trellis steps
+ * 2(k%4)+1 and 2(k%4)+2 of it. Vector q holds lanes j = 4q + l; the u32 at b + 4 + 16q + 4l holds the indices of
+ * groups 2j (low half) and 2j+1. Element e = 16j + 2k + t is negated by bit e/32 = j/2 of qh[e%32] =
+ * qh[16(j%2) + 2k + t]: per int16 lane 2l + t, byte 16(l%2) + 2k + t, bit 2q + l/2. */
+static void kl_dec_iq3_kt_neon(const uint8_t *b, int16_t *vl, float *sc, float D) {
+    static const uint8_t qsel[8] = { 0, 1, 16, 17, 0, 1, 16, 17 };
+    static const uint8_t qbit[8] = { 1, 1, 1, 1, 2, 2, 2, 2 };
+    kln_iq3_kt_scales(b, sc, D);
+    uint32_t mul[8] = { KT_A };
+    for (int i = 1; i < 8; i++) mul[i] = mul[i - 1] * KT_A;
+    const uint8x16x2_t qh = { { vld1q_u8(b + 68), vld1q_u8(b + 84) } };
+    const int16x8_t c126 = vdupq_n_s16(126);
+    for (int q = 0; q < 4; q++) {
+        uint32x4_t w = vreinterpretq_u32_u8(vld1q_u8(b + 4 + 16 * q));
+        uint8x8_t bits = vshl_u8(vld1_u8(qbit), vdup_n_s8((int8_t)(2 * q)));
+        for (int c = 0; c < 2; c++) {
+            uint32x4_t idx = vaddq_u32(kln_field(w, 16 * c, 0xFFFF), vdupq_n_u32(4096));
+            for (int m = 0; m < 4; m++) {
+                int k = 4 * c + m;
+                uint32x4_t x = kln_bsum(vmulq_u32(idx, vdupq_n_u32(mul[2 * m])));
+                uint32x4_t y = kln_bsum(vmulq_u32(idx, vdupq_n_u32(mul[2 * m + 1])));
+                int16x8_t p = vabsq_s16(vsubq_s16(vreinterpretq_s16_u32(vsliq_n_u32(x, y, 16)), c126));
+                uint8x8_t sel = vqtbl2_u8(qh, vadd_u8(vld1_u8(qsel), vdup_n_u8((uint8_t)(2 * k))));
+                int16x8_t neg = vmovl_s8(vreinterpret_s8_u8(vtst_u8(sel, bits)));     /* -1: negate */
+                vst1q_s16(vl + 32 * k + 8 * q, vsubq_s16(veorq_s16(p, neg), neg));
+            }
+        }
+    }
+}
+
 /* ---- registration (from kernel_use): level 1 is "neon"; want 0 (DARWIN_ISA=scalar) keeps scalar ---- */
 static int kl_register_c(kernel_set *k, int want) {
     if (want < 1) return 0;
     k->name = "neon"; k->chunk = kl_chunk_neon; k->quant = kl_quant_neon; k->dot_f32 = kl_dot_f32_neon; k->f16_row = kl_f16_row_neon;
-    k->dec[155] = kl_dec_iq4_kt_neon;
+    k->dec[8] = kl_dec_q8_0_neon;
+    k->dec[14] = kl_dec_q6_K_neon;
+    k->dec[138] = kl_dec_iq3_k_neon;
     k->dec[139] = kl_dec_iq4_k_neon;
+    k->dec[140] = kl_dec_iq5_k_neon;
+    k->dec[141] = kl_dec_iq6_k_neon;
+    k->dec[144] = kl_dec_iq4_ks_neon;
+    k->dec[154] = kl_dec_iq3_kt_neon;
+    k->dec[155] = kl_dec_iq4_kt_neon;
     return 1;
 }         /* NEON */
 #endif

@@ -47,6 +47,23 @@ static void check_decoder(const qtype *q, const uint8_t *data, uint64_t rb, int 
     if (!bad) check(1, "");
 }
 
+/* (1b) a fast decoder writes the scalar decoder's bits, values and scales (full chunks: the others are scalar) */
+static void check_fast_decoder(const qtype *q, const uint8_t *data, uint64_t rb, int rows, int64_t n, const char *isa) {
+    kl_dec_fn fast = q->id < 160 ? kl_set.dec[q->id] : NULL;
+    if (!fast) return;
+    int16_t v0[KC], v1[KC], tmp[KC]; float s0[KS], s1[KS], mn[KS];
+    int same = 1;
+    for (int r = 0; r < rows; r++)
+        for (int64_t c = 0; c < n / KC; c++) {
+            kl_set.dec[q->id] = NULL;
+            mm_dec_chunk(q, data + r * rb, n, c, v0, s0, mn, tmp);
+            kl_set.dec[q->id] = fast;
+            mm_dec_chunk(q, data + r * rb, n, c, v1, s1, mn, tmp);
+            same &= !memcmp(v0, v1, sizeof v0) && !memcmp(s0, s1, sizeof s0);
+        }
+    check(same, "%s/%s: fast decoder differs from the scalar one", q->name, isa);
+}
+
 static float ys[3][NT * 16];     /* per ISA: the batched results */
 
 static void test_type(const char *name, int rows, int64_t n, uint64_t rb) {
@@ -74,6 +91,7 @@ static void test_type(const char *name, int rows, int64_t n, uint64_t rb) {
         mm_ws ws;
         if (!check(mm_ws_init(&ws, p->n, n, NT) == 0, "%s/%s: workspace", name, in)) { mm_ws_free(&ws, p->n); continue; }
         if (q->dec) check_decoder(q, data, rb, rows, n, want, in);
+        if (q->dec) check_fast_decoder(q, data, rb, rows, n, in);
         float *y = ys[isa];
         mm_run(p, &ws, &w, x, n, NT, y, rows);
         /* (3) one token at a time: the same bits */
