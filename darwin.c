@@ -71,7 +71,26 @@ typedef void (*pool_fn)(void *arg, int ith, int nth);
 
 /* spin iterations before sleeping: short, because on a loaded 2-core machine a spinning thread steals
  * the core from the thread it waits for */
-#define POOL_SPINS 4000
+/* A waiting thread spins for up to POOL_SPIN_MS before it sleeps: waking a sleeper costs tens of
+ * microseconds, and a small model issues hundreds of parallel steps per token, each shorter than that. */
+#define POOL_SPIN_MS 0.02
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+
+/* one step of a bounded spin: 1 while the spin may go on (the clock is read every 64 steps) */
+static int pool_spin(int *spins, double *t0) {
+    cpu_relax();
+    if (++*spins & 63) return 1;
+    double t = now_ms();
+    if (*t0 == 0) *t0 = t;
+    return t - *t0 < POOL_SPIN_MS;
+}
 
 typedef struct pool {
     int n;
@@ -95,8 +114,9 @@ static void *pool_worker(void *v) {
     uint64_t seen = 0;
     for (;;) {
         int spins = 0;
+        double t0 = 0;
         while (atomic_load_explicit(&p->gen, memory_order_acquire) == seen && !atomic_load(&p->quit)) {
-            if (++spins < POOL_SPINS) continue;
+            if (pool_spin(&spins, &t0)) continue;
             pthread_mutex_lock(&p->mu);
             while (atomic_load(&p->gen) == seen && !atomic_load(&p->quit)) pthread_cond_wait(&p->wake, &p->mu);
             pthread_mutex_unlock(&p->mu);
@@ -137,8 +157,10 @@ static void pool_run(pool *p, pool_fn fn, void *arg) {
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
     fn(arg, 0, p->n);
-    for (int spins = 0; atomic_load_explicit(&p->pending, memory_order_acquire) > 0;) {
-        if (++spins < POOL_SPINS) continue;
+    int spins = 0;
+    double t0 = 0;
+    while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) {
+        if (pool_spin(&spins, &t0)) continue;
         pthread_mutex_lock(&p->mu);
         while (atomic_load(&p->pending) > 0) pthread_cond_wait(&p->done, &p->mu);
         pthread_mutex_unlock(&p->mu);
