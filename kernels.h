@@ -283,8 +283,8 @@ static struct {
     uint32_t h5[4][16];           /* ... qh dwords m and 4 + m to every qword of qh source m */
     uint8_t ms5[2][64], mh5[2][64]; /* ... nibble and fifth-bit offsets of row 2m + r */
     int16_t tab4[32], tab5[32];   /* iq4k_values, iq5nl_values[0..31] as words */
-    uint16_t m15w[32];
-    uint32_t two[16];
+    uint16_t m15w[32];            /* index bits 0..3 of a word */
+    uint32_t two[16];             /* iq5_k: what extra bit j adds to lane j's values */
 } __attribute__((aligned(64))) kla_k;
 
 static void kla_init(void) {
