@@ -4718,8 +4718,8 @@ static int run_bench(darwin_model *m, const opts *o) {
     model_label(m, label, sizeof label, &params, &size);
     char backend[16];
     snprintf(backend, sizeof backend, "CPU/%s", kernel_isa_name());
-    printf("| model                          |       size |     params | backend    | threads |          test |              t/s |   GB/token |  share of %5.1f GB/s |\n", bw);
-    printf("| ------------------------------ | ---------: | ---------: | ---------- | ------: | ------------: | ---------------: | ---------: | -------------------: |\n");
+    printf("| model                          |       size |     params | backend        | threads |          test |              t/s |   GB/token |  share of %5.1f GB/s |\n", bw);
+    printf("| ------------------------------ | ---------: | ---------: | -------------- | ------: | ------------: | ---------------: | ---------: | -------------------: |\n");
     double runs[1000];
     int rc = 0;
     for (int di = 0; di < nd && !rc; di++) {
@@ -4734,7 +4734,7 @@ static int run_bench(darwin_model *m, const opts *o) {
             int len = snprintf(test, sizeof test, "%s%d", is_pp ? "pp" : "tg", n);
             if (dp[di]) snprintf(test + len, sizeof test - (size_t)len, " @ d%d", dp[di]);
             if (!is_pp) snprintf(extra, sizeof extra, "| %10.3f | %20.2f |", bpt / 1e9, bw > 0 ? mean * bpt / 1e9 / bw : 0.0);
-            printf("| %-30s | %6.2f GiB | %8.2f B | %-10s | %7d | %13s | %8.2f ± %5.2f %s\n", label, size / 1073741824.0, params / 1e9,
+            printf("| %-30s | %6.2f GiB | %8.2f B | %-14s | %7d | %13s | %8.2f ± %5.2f %s\n", label, size / 1073741824.0, params / 1e9,
                    backend, m->n_threads, test, mean, sd, extra);
             fflush(stdout);
         }

@@ -184,6 +184,8 @@ KL_AVX2 static void kl_quant_avx2(const float *x, int64_t n, int16_t *q, float *
 #define KL_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
 /* the decoders' small loops fully unrolled: shift counts become immediates, constants stay in registers */
 #define KLA_UNROLL _Pragma("GCC unroll 8")
+/* ... and with VBMI (byte permutes, multishift): the iq4_k / iq5_k decoders of ISA level 3 */
+#define KL_AVX512V __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512vbmi,avx2,fma,f16c")))
 
 /* Two decoded rows stay in registers (16 word rows and their scales) while the tokens stream past: per token
  * 8 activation loads feed 16 dpwssd, and the float tail acc += ((float)isum * sc - qsum * mn) * da runs per
@@ -293,6 +295,15 @@ static struct {
     uint16_t gi5[32], sh5[32];    /* iq5_k slot 2j+h: qs word 16(j/4) + 8(j%2) (+k), nibble shift 8h + 4((j/2)%2) */
     uint16_t hi5[32], hs5[32];    /* ... qh word 8(j%2) (+k; +16: the copy shifted up by 8 for h = 0), bit 4 + j/2 */
     uint16_t vj5[32];             /* ... extra bit j */
+    /* the VBMI decoders of iq4_k and iq5_k (see there) */
+    uint64_t g4[2][8];            /* iq4_k: qs qwords 2q + c to qword q of source c */
+    uint8_t ms4[4][64];           /* ... nibble bit offset of row 4c + r in its source qword */
+    uint32_t g5[4][16];           /* iq5_k: qs dwords 8(q/2) + m and + 4 + m to qword q of source m */
+    uint32_t h5[4][16];           /* ... qh dwords m and 4 + m to every qword of qh source m */
+    uint8_t ms5[2][64], mh5[2][64]; /* ... nibble and fifth-bit offsets of row 2m + r */
+    int16_t tab4[32], tab5[32];   /* iq4k_values, iq5nl_values[0..31] as words */
+    uint16_t m15w[32];            /* index bits 0..3 of a word */
+    uint32_t two[16];             /* iq5_k: what extra bit j adds to lane j's values */
 } __attribute__((aligned(64))) kla_k;
 
 static void kla_init(void) {
@@ -320,7 +331,25 @@ static void kla_init(void) {
         kla_k.hi5[s] = (uint16_t)(8 * (j & 1) + 16 * !h);
         kla_k.hs5[s] = (uint16_t)(4 + (j >> 1));
         kla_k.vj5[s] = (uint16_t)j;
+        kla_k.tab4[s] = iq4k_values[s]; kla_k.tab5[s] = iq5nl_values[s]; kla_k.m15w[s] = 15;
     }
+    for (int q = 0; q < 8; q++)
+        for (int c = 0; c < 2; c++) kla_k.g4[c][q] = (uint64_t)(2 * q + c);
+    for (int d = 0; d < 16; d++)
+        for (int m = 0; m < 4; m++) {
+            kla_k.g5[m][d] = (uint32_t)(8 * (d >> 2) + 4 * (d & 1) + m);
+            kla_k.h5[m][d] = (uint32_t)(4 * (d & 1) + m);
+        }
+    for (int p = 0; p < 64; p++) {          /* byte p: qword q, word w of it (slot: lane 2q + w/2, h = w%2) */
+        int q = p >> 3, w = (p & 7) >> 1;
+        for (int r = 0; r < 4; r++) kla_k.ms4[r][p] = (uint8_t)(8 * (2 * r + (w & 1)) + 4 * (w >> 1));
+        for (int r = 0; r < 2; r++) {
+            int byte = 4 * (w >> 1) + 2 * r + (w & 1);
+            kla_k.ms5[r][p] = (uint8_t)(8 * byte + 4 * (q & 1));
+            kla_k.mh5[r][p] = (uint8_t)((8 * byte + q - 4) & 63);
+        }
+    }
+    for (int i = 0; i < 16; i++) kla_k.two[i] = 0x00020002u;
 }
 #define KLA_LD(x) _mm512_load_si512((const void *)(x))
 
@@ -428,20 +457,74 @@ KL_AVX512 static inline __m512 kla_iq5k_regs(const uint8_t *b, __m512i *v, float
     return sc;
 }
 
+/* ---- AVX-512 VBMI: iq4_k and iq5_k with one multishift per word row ----
+ * A multishift picks, for every byte, 8 bits at any offset of its own qword: it moves each slot's nibble to
+ * bits 0..3 of its word at once (the bits above it are junk; the word permute reads index bits 0..4 only).
+ * So the qs bytes of one word row are first gathered, once per block, into one qword per lane pair, and
+ * each word row costs a multishift, one ternary merge and one word table permute. */
+
+/* iq4_k: word (k, j) reads qs bytes 16(j/2) + 2k, +1, nibble j%2, so qword q of row k = 4c + r needs bytes
+ * 16q + 2r, +1 of qs qword 2q + c: source c holds those qwords. Extra bit j is set in bit 4 of lane j. */
+KL_AVX512V static inline __m512 kla_iq4kv_regs(const uint8_t *b, __m512i *v, float D) {
+    (void)D;
+    __m512i q0 = _mm512_loadu_si512(b + 16), q1 = _mm512_loadu_si512(b + 80);
+    __m512i src[2] = { _mm512_permutex2var_epi64(q0, KLA_LD(kla_k.g4[0]), q1),
+                       _mm512_permutex2var_epi64(q0, KLA_LD(kla_k.g4[1]), q1) };
+    __m512i ext = _mm512_movm_epi32((__mmask16)q_u16(b + 2));          /* lane j all ones if extra bit j */
+    KLA_UNROLL for (int k = 0; k < 8; k++) {
+        __m512i nib = _mm512_multishift_epi64_epi8(KLA_LD(kla_k.ms4[k % 4]), src[k / 4]);
+        __m512i idx = _mm512_ternarylogic_epi32(nib, ext, KLA_LD(kla_k.m15w), 0xE4);   /* C ? A : B */
+        v[k] = _mm512_permutexvar_epi16(idx, KLA_LD(kla_k.tab4));
+    }
+    return kla_sc_iq45k(b);
+}
+
+/* iq5_k (element layout: see kla_iq5k_regs): qword q of row k = 2m + r needs qs bytes 32(q/2) + 2k, +1 and
+ * + 16 (nibble q%2): qs dwords 8(q/2) + m and + 4 + m; and qh bytes 2k, +1, 16 + 2k, +1 (bit q): qh dwords m
+ * and 4 + m. The fifth bit lands in bit 4 of the index; the second half of the value table is the first plus
+ * 2, so extra bit j adds 2 to the value instead of doubling the table (a one-register permute). */
+KL_AVX512V static inline __m512 kla_iq5kv_regs(const uint8_t *b, __m512i *v, float D) {
+    (void)D;
+    __m512i q0 = _mm512_loadu_si512(b + 16), q1 = _mm512_loadu_si512(b + 80);
+    __m512i qh = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(b + 144)));
+    __m512i ext = _mm512_maskz_mov_epi32((__mmask16)q_u16(b + 2), KLA_LD(kla_k.two));
+    KLA_UNROLL for (int m = 0; m < 4; m++) {
+        __m512i sq = _mm512_permutex2var_epi32(q0, KLA_LD(kla_k.g5[m]), q1);
+        __m512i sh = _mm512_permutexvar_epi32(KLA_LD(kla_k.h5[m]), qh);
+        KLA_UNROLL for (int r = 0; r < 2; r++) {
+            __m512i nib = _mm512_multishift_epi64_epi8(KLA_LD(kla_k.ms5[r]), sq);
+            __m512i hb = _mm512_multishift_epi64_epi8(KLA_LD(kla_k.mh5[r]), sh);
+            __m512i idx = _mm512_ternarylogic_epi32(nib, hb, KLA_LD(kla_k.m15w), 0xE4);
+            v[2 * m + r] = _mm512_add_epi16(_mm512_permutexvar_epi16(idx, KLA_LD(kla_k.tab5)), ext);
+        }
+    }
+    return kla_sc_iq45k(b);
+}
+
 /* For each KT type: the block decoder (word rows stored into the pair layout) and a one-token row dot that
  * multiplies the word rows straight from the registers with the activation words (no store and reload),
  * keeping the 16 lane accumulators in a register. Its float steps per lane are those of the chunk kernel:
  * acc += ((float)isum * sc) * da, chunk after chunk, so the result has the same bits as the tile path. */
-#define KLA_KT_FUNCS(nm) \
-KL_AVX512 static void kl_dec_##nm##_avx512(const uint8_t *b, int16_t *vl, float *sc, float D) { \
+/* The one-token dot streams its row from memory and decodes fast enough that the hardware prefetcher alone
+ * leaves it waiting on loads (half the bandwidth, measured): each block asks for the three cache lines that
+ * a block up to 192 bytes long spans, KLA_PF bytes ahead (past the row end too: a prefetch never faults). */
+#define KLA_PF 2048
+#define KLA_KT_PREFETCH(b) do { \
+        _mm_prefetch((const char *)(b) + KLA_PF, _MM_HINT_T0); \
+        _mm_prefetch((const char *)(b) + KLA_PF + 64, _MM_HINT_T0); \
+        _mm_prefetch((const char *)(b) + KLA_PF + 128, _MM_HINT_T0); \
+    } while (0)
+#define KLA_KT_FUNCS(nm, tgt) \
+tgt static void kl_dec_##nm##_avx512(const uint8_t *b, int16_t *vl, float *sc, float D) { \
     __m512i v[8]; \
     _mm512_storeu_ps(sc, kla_##nm##_regs(b, v, D)); \
     KLA_UNROLL for (int k = 0; k < 8; k++) _mm512_storeu_si512(vl + 32 * k, v[k]); \
 } \
-KL_AVX512 static void kla_dot1_##nm(const uint8_t *b, int64_t nc, uint64_t bytes, float D, const int16_t *a, \
+tgt static void kla_dot1_##nm(const uint8_t *b, int64_t nc, uint64_t bytes, float D, const int16_t *a, \
                                    const float *ad, float *out) { \
     __m512 acc = _mm512_setzero_ps(); \
     for (int64_t c = 0; c < nc; c++, b += bytes, a += KC, ad += KS) { \
+        KLA_KT_PREFETCH(b); \
         __m512i v[8]; \
         __m512 sc = kla_##nm##_regs(b, v, D); \
         __m512i s = _mm512_madd_epi16(v[0], _mm512_loadu_si512(a)); \
@@ -450,10 +533,12 @@ KL_AVX512 static void kla_dot1_##nm(const uint8_t *b, int64_t nc, uint64_t bytes
     } \
     _mm512_storeu_ps(out, acc); \
 }
-KLA_KT_FUNCS(iq3kt)
-KLA_KT_FUNCS(iq4kt)
-KLA_KT_FUNCS(iq4k)                /* not KT types, but the same register decoder shape (scale d from the block) */
-KLA_KT_FUNCS(iq5k)
+KLA_KT_FUNCS(iq3kt, KL_AVX512)
+KLA_KT_FUNCS(iq4kt, KL_AVX512)
+KLA_KT_FUNCS(iq4k, KL_AVX512)     /* not KT types, but the same register decoder shape (scale d from the block) */
+KLA_KT_FUNCS(iq5k, KL_AVX512)
+KLA_KT_FUNCS(iq4kv, KL_AVX512V)
+KLA_KT_FUNCS(iq5kv, KL_AVX512V)
 
 /* ---- AVX2: iq4_kt and iq3_kt, 8 lanes j = 8h .. 8h+7 per half, the same word layout as above ---- */
 
@@ -541,6 +626,7 @@ static void kl_register_a(kernel_set *k, int level) {
     kla_init();
     memset(kla_dot1, 0, sizeof kla_dot1);
     if (level >= 2) { kla_dot1[154] = kla_dot1_iq3kt; kla_dot1[155] = kla_dot1_iq4kt; kla_dot1[139] = kla_dot1_iq4k; kla_dot1[140] = kla_dot1_iq5k; }
+    if (level >= 3) { kla_dot1[139] = kla_dot1_iq4kv; kla_dot1[140] = kla_dot1_iq5kv; }
     if (level >= 1) { k->dec[154] = kl_dec_iq3_kt_avx2; k->dec[155] = kl_dec_iq4_kt_avx2; }
     if (level >= 2) { k->dec[154] = kl_dec_iq3kt_avx512; k->dec[155] = kl_dec_iq4kt_avx512; }
 }
@@ -1213,28 +1299,29 @@ static int kl_ready;
 
 #if defined(__x86_64__)
 #include <cpuid.h>
-/* AVX2+FMA+F16C and AVX-512 F/BW/VL/DQ/VNNI from cpuid, each only if the OS saves the wider registers
- * (XCR0); read directly because compilers differ in which names __builtin_cpu_supports knows */
-static void kl_cpu_features(int *avx2, int *avx512) {
+/* AVX2+FMA+F16C, AVX-512 F/BW/VL/DQ/VNNI and AVX-512 VBMI from cpuid, each only if the OS saves the wider
+ * registers (XCR0); read directly because compilers differ in which names __builtin_cpu_supports knows */
+static void kl_cpu_features(int *avx2, int *avx512, int *vbmi) {
     unsigned a, b, c, d, lo = 0, hi = 0;
-    *avx2 = *avx512 = 0;
+    *avx2 = *avx512 = *vbmi = 0;
     if (!__get_cpuid(1, &a, &b, &c, &d) || !(c >> 27 & 1)) return;      /* OSXSAVE */
     __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
     int fma = c >> 12 & 1, f16c = c >> 29 & 1, ymm = (lo & 6) == 6, zmm = (lo & 0xe6) == 0xe6;
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return;
     *avx2 = ymm && fma && f16c && (b >> 5 & 1);
     *avx512 = *avx2 && zmm && (b >> 16 & 1) && (b >> 17 & 1) && (b >> 30 & 1) && (b >> 31 & 1) && (c >> 11 & 1);
+    *vbmi = *avx512 && (c >> 1 & 1);
 }
 #endif
 
-/* Select an ISA: 0 scalar, 1 avx2, 2 avx512; the best available at or below the request is taken.
- * Returns the level actually in use. */
+/* Select an ISA: 0 scalar, 1 avx2, 2 avx512, 3 avx512 with VBMI (its own iq4_k / iq5_k decoders); the best
+ * available at or below the request is taken. Returns the level actually in use. */
 static int kernel_use(int want) {
     kernel_set k = { "scalar", kl_chunk_scalar, kl_quant_scalar, kl_dot_f32_scalar, kl_f16_row_scalar, { NULL } };
     int got = 0;
 #if defined(__x86_64__)
-    int has2, has512;
-    kl_cpu_features(&has2, &has512);
+    int has2, has512, vbmi;
+    kl_cpu_features(&has2, &has512, &vbmi);
     if (want >= 1 && has2) {
         k.name = "avx2"; k.chunk = kl_chunk_avx2; k.quant = kl_quant_avx2; k.dot_f32 = kl_dot_f32_avx2; k.f16_row = kl_f16_row_avx2;
         got = 1;
@@ -1244,6 +1331,12 @@ static int kernel_use(int want) {
         k.dec[139] = kl_dec_iq4k_avx512;
         k.dec[140] = kl_dec_iq5k_avx512;
         got = 2;
+    }
+    if (want >= 3 && vbmi) {
+        k.name = "avx512vbmi";
+        k.dec[139] = kl_dec_iq4kv_avx512;
+        k.dec[140] = kl_dec_iq5kv_avx512;
+        got = 3;
     }
     kl_register_a(&k, got);
     kl_register_b(&k, got);
@@ -1257,11 +1350,12 @@ static int kernel_use(int want) {
     return got;
 }
 
-/* once, at the first matmul workspace: the best ISA, or a lower one forced by DARWIN_ISA=scalar|avx2|avx512 */
+/* once, at the first matmul workspace: the best ISA, or a lower one forced by
+ * DARWIN_ISA=scalar|avx2|avx512|avx512vbmi */
 static void kernel_init(void) {
     if (kl_ready) return;
     const char *force = getenv("DARWIN_ISA");
-    kernel_use(!force ? 2 : !strcmp(force, "scalar") ? 0 : !strcmp(force, "avx2") ? 1 : 2);
+    kernel_use(!force ? 3 : !strcmp(force, "scalar") ? 0 : !strcmp(force, "avx2") ? 1 : !strcmp(force, "avx512") ? 2 : 3);
 }
 
 static inline const char *kernel_isa_name(void) { kernel_init(); return kl_set.name; }

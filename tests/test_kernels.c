@@ -64,7 +64,7 @@ static void check_fast_decoder(const qtype *q, const uint8_t *data, uint64_t rb,
     check(same, "%s/%s: fast decoder differs from the scalar one", q->name, isa);
 }
 
-static float ys[3][NT * 16];     /* per ISA: the batched results */
+static float ys[4][NT * 16];     /* per ISA: the batched results */
 
 static void test_type(const char *name, int rows, int64_t n, uint64_t rb) {
     char path[256];
@@ -84,7 +84,7 @@ static void test_type(const char *name, int rows, int64_t n, uint64_t rb) {
     make_x(x, n);
     pool *p = pool_new(2);
     int nisa = 0;
-    for (int isa = 0; isa < 3; isa++) {
+    for (int isa = 0; isa < 4; isa++) {
         if (kernel_use(isa) != isa) continue;
         const char *in = kl_set.name;
         nisa++;
@@ -157,7 +157,7 @@ int main(void) {
     check(ntypes >= 37, "%d types tested", ntypes);
     free(man);
     printf("kernels: ISAs available here:");
-    for (int isa = 0; isa < 3; isa++) if (kernel_use(isa) == isa) printf(" %s", kl_set.name);
+    for (int isa = 0; isa < 4; isa++) if (kernel_use(isa) == isa) printf(" %s", kl_set.name);
     printf("\n");
     return check_done();
 }
