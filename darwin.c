@@ -1983,6 +1983,13 @@ static void mm_tile(const matmul_job *j, mm_thr *th, int64_t r0, int R, int t0, 
         for (int r = 0; r < R; r++) j->y[(t0 + t) * j->ldy + r0 + r] = kl_reduce16(th->acc + (t * R + r) * KS);
 }
 
+/* Ask for the bytes MM_PF ahead of a chunk of `n` bytes: a few rows streamed at once leave the hardware
+ * prefetcher behind, and a one-token product then waits on memory (a prefetch never faults). */
+#define MM_PF 2048
+static inline void mm_prefetch(const uint8_t *p, uint64_t n) {
+    for (uint64_t o = 0; o < n; o += 64) __builtin_prefetch(p + MM_PF + o);
+}
+
 /* mm_tile for a type with a fast decoder and whole chunks only (the common case): row pointers and headers
  * read once per tile instead of once per chunk, and no per-chunk type dispatch. Same decoded values, same
  * chunk kernel calls in the same order, so the same bits as mm_tile. */
@@ -2001,7 +2008,10 @@ static void mm_tile_fast(const matmul_job *j, mm_thr *th, int64_t r0, int R, int
     memset(th->acc, 0, (size_t)T * R * KS * sizeof(float));
     for (int64_t c = 0; c < nc; c++) {
         int64_t o = mm_act(j, c, t0);
-        for (int r = 0; r < R; r++) dec(rp[r] + c * cb, th->wv + r * KC, th->wsc + r * KS, D[r]);
+        for (int r = 0; r < R; r++) {
+            mm_prefetch(rp[r] + c * cb, cb);
+            dec(rp[r] + c * cb, th->wv + r * KC, th->wsc + r * KS, D[r]);
+        }
         kl_set.chunk(th->wv, th->wsc, th->wmn, R, 0, j->ws->aq + o * KC, KC, j->ws->ad + o * KS, j->ws->as + o * KS, KS, T, th->acc);
     }
     for (int t = 0; t < T; t++)
