@@ -49,6 +49,8 @@ expect_error_with "-n abc" "abc" -m "$M" -p hi -n abc
 expect_error_with "-c -5" "\-5" -m "$M" -p hi -c -5
 expect_error_with "--temp x" "temp" -m "$M" -p hi --temp x
 expect_error_with "-ctk q4" "q4" -m "$M" -p hi -ctk q4
+expect_error_with "-d without --bench" "\-d" -m "$M" -p hi -d 512
+expect_error_with "--bench -d x" "\-d" --bench -m "$M" -p 8 -n 8 -d x
 expect_error "-t 0x" -m "$M" -p hi -t 0x
 expect_error "no prompt" -m "$M" -n 1
 expect_error "no model" -p hi -n 1

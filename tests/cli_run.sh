@@ -20,6 +20,11 @@ cmp -s "$T/b" "$T/c" && ok || bad "ngram drafting changes greedy output"
 "$D" -m "$M" -p "x" --spec-type mtp:n_max=0 2>"$T/err" >/dev/null; [ $? -eq 1 ] && grep -q 'n_max' "$T/err" && ok || bad "--spec-type mtp:n_max=0 is not refused"
 "$D" -m tests/data/vocab-qwen3.gguf -p "x" 2>"$T/err" >/dev/null; [ $? -eq 1 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && ok || bad "generating with a vocabulary-only file: $(cat "$T/err")"
 
+# --bench: llama-bench's table, a row per test and depth
+"$D" --bench -m "$M" -p 8 -n 4 -r 1 -d 0,16 >"$T/out" 2>"$T/err"
+[ $? -eq 0 ] && [ "$(grep -c '^| qwen35 ' "$T/out")" -eq 4 ] && grep -q '| *tg4 @ d16 |' "$T/out" && grep -q '| *pp8 |' "$T/out" && ok ||
+    bad "--bench -d 0,16: $(cat "$T/out" "$T/err" | head -c 400)"
+
 # perplexity of p3-long, one chunk of 512, against the value computed from the golden logits
 read want err <tests/data/fwd/p3-long.ppl512.txt
 for q in --dequantize ""; do
