@@ -108,6 +108,9 @@ static float kl_dot_f32_scalar(const float *a, const float *b, int64_t n) {
 
 /* ---- AVX2 ---- */
 #define KL_AVX2 __attribute__((target("avx2,fma,f16c")))
+/* the register decoders and their helpers: always inlined into the fused dot, so the word rows stay in
+ * registers (called out of line, they go through memory) */
+#define KL2_INL KL_AVX2 static inline __attribute__((always_inline))
 
 KL_AVX2 static void kl_chunk1_avx2(const int16_t *wv, const float *wsc, const float *wmn, int R, int has_min,
                                    const int16_t *a, const float *ad, const float *as, float *acc) {
@@ -577,7 +580,7 @@ KL_AVX2 static void kl2_dot1_##nm(const uint8_t *b, int64_t nc, uint64_t bytes, 
 }
 
 /* the two trellis values of one word: maddubs then madd sum the four masked bytes (no dpbusd in AVX2) */
-KL_AVX2 static inline __m256i kl_kt_pair256(__m256i idx, __m256i ma, __m256i mb) {
+KL2_INL __m256i kl_kt_pair256(__m256i idx, __m256i ma, __m256i mb) {
     const __m256i m3f = _mm256_set1_epi32(0x3F3F3F3F), ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
     __m256i x = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_and_si256(_mm256_mullo_epi32(idx, ma), m3f), ones8), ones16);
     __m256i y = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_and_si256(_mm256_mullo_epi32(idx, mb), m3f), ones8), ones16);
@@ -585,7 +588,7 @@ KL_AVX2 static inline __m256i kl_kt_pair256(__m256i idx, __m256i ma, __m256i mb)
 }
 
 /* iq4_kt: lane j of index vector I_c is group 4j + c; word row 2c + h2 takes steps 2h2+1, 2h2+2 */
-KL_AVX2 static inline void kl2_iq4kt_regs(const uint8_t *b, __m256i *v, float *sc, float D) {
+KL2_INL void kl2_iq4kt_regs(const uint8_t *b, __m256i *v, float *sc, float D) {
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     const __m256i mul[4] = { _mm256_set1_epi32((int)KT_A), _mm256_set1_epi32((int)KT_A2),
                              _mm256_set1_epi32((int)KT_A3), _mm256_set1_epi32((int)KT_A4) };
@@ -627,7 +630,7 @@ KL_AVX2 static void kl_iq3kt_scales2(const uint8_t *b, float *sc, float D) {
 
 /* iq3_kt: lane j of index vector I_c is group 2j + c; slot (j, s) of word row k takes its sign from
  * qh[16(j&1) + 2k + s] bit j>>1, gathered by broadcasting dword k of the zero-extended qh halves */
-KL_AVX2 static inline void kl2_iq3kt_regs(const uint8_t *b, __m256i *v, float *sc, float D) {
+KL2_INL void kl2_iq3kt_regs(const uint8_t *b, __m256i *v, float *sc, float D) {
     kl_iq3kt_scales2(b, sc, D);
     const uint32_t m1 = KT_A, m2 = m1 * KT_A, m3 = m2 * KT_A, m4 = m3 * KT_A, m5 = m4 * KT_A, m6 = m5 * KT_A,
                    m7 = m6 * KT_A, m8 = m7 * KT_A;
@@ -707,7 +710,7 @@ KL_AVX2 static inline __m256i kl2_nib32(const uint8_t *qs) {
  * 16j+2k, +1) goes to slot j of row k. Sub-blocks r and r+8 share a register (one per lane), then an 8x8
  * transpose of 16-bit words in each lane leaves row k in register t[k]: lane 0 slots 0..7, lane 1 slots
  * 8..15; sign extension ends it. */
-KL_AVX2 static inline void kl2_pair(const __m256i *v, __m256i *o) {
+KL2_INL void kl2_pair(const __m256i *v, __m256i *o) {
     __m256i x[8], a[8], b[8];
     KL_UNROLL for (int c = 0; c < 4; c++) {
         x[2 * c] = _mm256_permute2x128_si256(v[c], v[c + 4], 0x20);       /* sub-blocks 2c, 2c+8 */
@@ -771,7 +774,7 @@ KL_AVX2 static inline void kl2_sc_iq45k(float *sc, const uint8_t *b) {
 /* ---- AVX2 type decoders: scales (the scalar expressions), then v[c] = elements 32c .. 32c+31 ---- */
 
 /* iq4_k: 32-blocks of nibbles; extra bit per 16 picks the table half, per lane */
-KL_AVX2 static inline void kl2_iq4_k_regs(const uint8_t *b, __m256i *o, float *sc, float D) {
+KL2_INL void kl2_iq4_k_regs(const uint8_t *b, __m256i *o, float *sc, float D) {
     uint16_t ex = q_u16(b + 2);
     (void)D;
     kl2_sc_iq45k(sc, b);
@@ -784,7 +787,7 @@ KL_AVX2 static inline void kl2_iq4_k_regs(const uint8_t *b, __m256i *o, float *s
 KL2_FUNCS(iq4_k, kl2_dec_iq4_k)
 
 /* iq4_ks: as iq4_k with the table half chosen per 32 by bit 0 of its scale byte */
-KL_AVX2 static inline void kl2_iq4_ks_regs(const uint8_t *b, __m256i *o, float *sc, float D) {
+KL2_INL void kl2_iq4_ks_regs(const uint8_t *b, __m256i *o, float *sc, float D) {
     __m256i x[2];                               /* q_ks_scale: D * (float)((byte & 254) - 127) */
     kl2_field(b, KL2_POS_HALF(0), _mm256_setzero_si256(), 254, x);
     for (int i = 0; i < 2; i++) x[i] = _mm256_sub_epi32(x[i], _mm256_set1_epi32(127));
@@ -816,7 +819,7 @@ KL_AVX2 static inline __m256i kl2_tab16(const int8_t *t) {
 /* iq5_k: 64-blocks of nibbles (32 bytes: low nibbles elements 0..31, high 32..63), fifth bit c of qh[l];
  * the 32-entry table of each lane's extra half as two 16-byte lookups, chosen by the fifth bit (per-lane
  * tables measured faster here than the shared table plus kl2_extra) */
-KL_AVX2 static inline void kl2_iq5_k_regs(const uint8_t *b, __m256i *o, float *sc, float D) {
+KL2_INL void kl2_iq5_k_regs(const uint8_t *b, __m256i *o, float *sc, float D) {
     uint16_t ex = q_u16(b + 2);
     (void)D;
     kl2_sc_iq45k(sc, b);
@@ -832,7 +835,7 @@ KL_AVX2 static inline void kl2_iq5_k_regs(const uint8_t *b, __m256i *o, float *s
 KL2_FUNCS(iq5_k, kl2_dec_iq5_k)
 
 /* iq6_k: iq5_k's nibbles plus two high bits (bits 2(c%4), +1 of qh[32(c/4) + l]); four 16-byte lookups */
-KL_AVX2 static inline void kl2_iq6_k_regs(const uint8_t *b, __m256i *o, float *sc, float D) {
+KL2_INL void kl2_iq6_k_regs(const uint8_t *b, __m256i *o, float *sc, float D) {
     (void)D;
     kl2_sc_i8(sc, kl2_h(b), b + 4);
     __m256i ex = _mm256_set1_epi16((short)q_u16(b + 2)), t[4], v[8];
@@ -850,7 +853,7 @@ KL_AVX2 static inline void kl2_iq6_k_regs(const uint8_t *b, __m256i *o, float *s
 KL2_FUNCS(iq6_k, kl2_dec_iq6_k)
 
 /* q6_K: 128-halves; in each, 32-group k takes nibble k/2 of ql[64h + 32(k%2) + l] and bits 2k of qh[32h + l] */
-KL_AVX2 static inline void kl2_q6_K_regs(const uint8_t *b, __m256i *o, float *sc, float D) {
+KL2_INL void kl2_q6_K_regs(const uint8_t *b, __m256i *o, float *sc, float D) {
     (void)D;
     kl2_sc_i8(sc, kl2_h(b + 208), b + 192);
     __m256i v[8];
@@ -866,7 +869,7 @@ KL_AVX2 static inline void kl2_q6_K_regs(const uint8_t *b, __m256i *o, float *sc
 KL2_FUNCS(q6_K, kl2_dec_q6_K)
 
 /* iq3_k: 2-bit planes (bits 2(c%4) of qs[32(c/4) + l]), third bit c of qh[l], extra half (+8) per lane */
-KL_AVX2 static inline void kl2_iq3_k_regs(const uint8_t *b, __m256i *o, float *sc, float D) {
+KL2_INL void kl2_iq3_k_regs(const uint8_t *b, __m256i *o, float *sc, float D) {
     float d = kl2_h(b);
     uint16_t ex = q_u16(b + 2);
     (void)D;
