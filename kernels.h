@@ -587,26 +587,28 @@ KL2_INL __m256i kl_kt_pair256(__m256i idx, __m256i ma, __m256i mb) {
     return _mm256_sub_epi16(_mm256_or_si256(x, _mm256_slli_epi32(y, 16)), _mm256_set1_epi16(126));
 }
 
-/* iq4_kt: lane j of index vector I_c is group 4j + c; word row 2c + h2 takes steps 2h2+1, 2h2+2 */
+/* the first 8 lanes of a kla_k constant */
+#define KL2_LD(x) _mm256_load_si256((const __m256i *)(x))
+
+/* iq4_kt: lane j of index vector I_c is group 4j + c; word row 2c + h2 takes steps 2h2+1, 2h2+2. As in
+ * kla_iq4kt_regs, byte shuffles move the ql byte and the qh nibble of group c into place (no shift, no mask). */
 KL2_INL void kl2_iq4kt_regs(const uint8_t *b, __m256i *v, float *sc, float D) {
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     const __m256i mul[4] = { _mm256_set1_epi32((int)KT_A), _mm256_set1_epi32((int)KT_A2),
                              _mm256_set1_epi32((int)KT_A3), _mm256_set1_epi32((int)KT_A4) };
-    const __m256i m255 = _mm256_set1_epi32(255);
     __m256i qh = _mm256_loadu_si256((const __m256i *)(b + 96)), sw = _mm256_loadu_si256((const __m256i *)b);
-    /* the bits of the third index part: 8 + 12*(j&1) + 3c of scale word j/2 */
-    __m256i shs = _mm256_add_epi32(_mm256_set1_epi32(8), _mm256_mullo_epi32(_mm256_and_si256(lane, _mm256_set1_epi32(1)), _mm256_set1_epi32(12)));
     KLA_UNROLL for (int h = 0; h < 2; h++) {
         __m256i ql = _mm256_loadu_si256((const __m256i *)(b + 32 + 32 * h));
-        __m256i sh = _mm256_permutevar8x32_epi32(sw, _mm256_add_epi32(_mm256_set1_epi32(4 * h), _mm256_srli_epi32(lane, 1)));
-        __m256i ls = _mm256_sub_epi32(_mm256_srli_epi32(_mm256_and_si256(sh, m255), 1), _mm256_set1_epi32(64));
+        /* lane j: scale word j/2; the qh nibbles of lanes j >= 8 are the high ones */
+        __m256i sh = _mm256_permutevar8x32_epi32(sw, _mm256_add_epi32(KL2_LD(kla_k.sh4), _mm256_set1_epi32(4 * h)));
+        __m256i qq = _mm256_and_si256(_mm256_srli_epi32(qh, 4 * h), _mm256_set1_epi8(15));
+        __m256i ls = _mm256_sub_epi32(_mm256_srli_epi32(_mm256_and_si256(sh, KL2_LD(kla_k.m255)), 1), KL2_LD(kla_k.c64));
         _mm256_storeu_ps(sc + 8 * h, _mm256_mul_ps(_mm256_set1_ps(D), _mm256_cvtepi32_ps(ls)));
-        __m256i off = _mm256_add_epi32(_mm256_set1_epi32(4096), _mm256_slli_epi32(_mm256_and_si256(sh, _mm256_set1_epi32(1)), 15));
+        __m256i off = _mm256_add_epi32(KL2_LD(kla_k.c4096), _mm256_slli_epi32(_mm256_and_si256(sh, KL2_LD(kla_k.one)), 15));
+        __m256i s3 = _mm256_srlv_epi32(sh, KL2_LD(kla_k.ss4));          /* the 3 bits of group c at 3c */
         KLA_UNROLL for (int c = 0; c < 4; c++) {
-            __m256i i0 = _mm256_and_si256(_mm256_srli_epi32(ql, 8 * c), m255);
-            __m256i i1 = _mm256_and_si256(_mm256_srli_epi32(qh, 4 * h + 8 * c), _mm256_set1_epi32(15));
-            __m256i i2 = _mm256_and_si256(_mm256_srlv_epi32(sh, _mm256_add_epi32(shs, _mm256_set1_epi32(3 * c))), _mm256_set1_epi32(7));
-            __m256i idx = _mm256_add_epi32(_mm256_or_si256(i0, _mm256_or_si256(_mm256_slli_epi32(i1, 8), _mm256_slli_epi32(i2, 12))), off);
+            __m256i i01 = _mm256_or_si256(_mm256_shuffle_epi8(ql, KL2_LD(kla_k.ctl4[c])), _mm256_shuffle_epi8(qq, KL2_LD(kla_k.ctl4h[c])));
+            __m256i i2 = _mm256_and_si256(_mm256_slli_epi32(s3, 12 - 3 * c), KL2_LD(kla_k.m7000));
+            __m256i idx = _mm256_add_epi32(_mm256_or_si256(i01, i2), off);
             KLA_UNROLL for (int h2 = 0; h2 < 2; h2++)
                 v[2 * (2 * c + h2) + h] = kl_kt_pair256(idx, mul[2 * h2], mul[2 * h2 + 1]);
         }
@@ -629,7 +631,8 @@ KL_AVX2 static void kl_iq3kt_scales2(const uint8_t *b, float *sc, float D) {
 }
 
 /* iq3_kt: lane j of index vector I_c is group 2j + c; slot (j, s) of word row k takes its sign from
- * qh[16(j&1) + 2k + s] bit j>>1, gathered by broadcasting dword k of the zero-extended qh halves */
+ * qh[16(j&1) + 2k + s] bit j>>1: dword k of the zero-extended qh halves, interleaved once into qword k of
+ * q01, then broadcast per word row by one qword permute */
 KL2_INL void kl2_iq3kt_regs(const uint8_t *b, __m256i *v, float *sc, float D) {
     kl_iq3kt_scales2(b, sc, D);
     const uint32_t m1 = KT_A, m2 = m1 * KT_A, m3 = m2 * KT_A, m4 = m3 * KT_A, m5 = m4 * KT_A, m6 = m5 * KT_A,
@@ -639,6 +642,7 @@ KL2_INL void kl2_iq3kt_regs(const uint8_t *b, __m256i *v, float *sc, float D) {
                              _mm256_set1_epi32((int)m7), _mm256_set1_epi32((int)m8) };
     __m256i q0 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(b + 68)));     /* qh[0..15] as words */
     __m256i q1 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(b + 84)));     /* qh[16..31] */
+    __m256i q01[2] = { _mm256_unpacklo_epi32(q0, q1), _mm256_unpackhi_epi32(q0, q1) };   /* qwords k 0 1 4 5, 2 3 6 7 */
     KLA_UNROLL for (int h = 0; h < 2; h++) {
         __m256i ql = _mm256_loadu_si256((const __m256i *)(b + 4 + 32 * h));
         /* bit j>>1 = 4h + i/2 for lane i */
@@ -650,8 +654,7 @@ KL2_INL void kl2_iq3kt_regs(const uint8_t *b, __m256i *v, float *sc, float D) {
             KLA_UNROLL for (int m = 0; m < 4; m++) {
                 int k = 4 * c + m;
                 __m256i p = _mm256_abs_epi16(kl_kt_pair256(idx, mul[2 * m], mul[2 * m + 1]));
-                __m256i kk = _mm256_set1_epi32(k);
-                __m256i q = _mm256_blend_epi32(_mm256_permutevar8x32_epi32(q0, kk), _mm256_permutevar8x32_epi32(q1, kk), 0xAA);
+                __m256i q = _mm256_permute4x64_epi64(q01[k >> 1 & 1], 0x55 * ((k & 1) + 2 * (k >> 2)));
                 __m256i neg = _mm256_cmpeq_epi16(_mm256_and_si256(q, bit), bit);           /* all ones: negate */
                 v[2 * k + h] = _mm256_sub_epi16(_mm256_xor_si256(p, neg), neg);
             }
