@@ -2018,7 +2018,8 @@ static void mm_tile_fast(const matmul_job *j, mm_thr *th, int64_t r0, int R, int
         for (int r = 0; r < R; r++) j->y[(t0 + t) * j->ldy + r0 + r] = kl_reduce16(th->acc + (t * R + r) * KS);
 }
 
-/* one token against rows r0 .. r1 with a fused decode + dot kernel (KT types): no tile buffers at all */
+/* one token against rows r0 .. r1 with a fused decode + dot kernel (kla_dot1: the seed types, AVX2 and
+ * AVX-512): no tile buffers at all */
 static int mm_rows_dot1(const matmul_job *j, int64_t r0, int64_t r1) {
 #if defined(__x86_64__)
     const mat *w = j->w;

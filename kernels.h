@@ -108,6 +108,9 @@ static float kl_dot_f32_scalar(const float *a, const float *b, int64_t n) {
 
 /* ---- AVX2 ---- */
 #define KL_AVX2 __attribute__((target("avx2,fma,f16c")))
+/* the register decoders and their helpers: always inlined into the fused dot, so the word rows stay in
+ * registers (called out of line, they go through memory) */
+#define KL2_INL KL_AVX2 static inline __attribute__((always_inline))
 
 KL_AVX2 static void kl_chunk1_avx2(const int16_t *wv, const float *wsc, const float *wmn, int R, int has_min,
                                    const int16_t *a, const float *ad, const float *as, float *acc) {
@@ -354,7 +357,8 @@ static void kla_init(void) {
 #define KLA_LD(x) _mm512_load_si512((const void *)(x))
 
 /* one-token row dot of a whole row of blocks (nc chunks) against int16 activations a with per-16 scales ad:
- * the 16 lane accumulators go to out. Set per type by kl_register_a for the ISA in use, else NULL. */
+ * the 16 lane accumulators go to out. Set per type by kl_register_a and kl_register_b for the ISA in use,
+ * else NULL. */
 typedef void (*kla_dot1_fn)(const uint8_t *b, int64_t nc, uint64_t bytes, float D, const int16_t *a, const float *ad, float *out);
 static kla_dot1_fn kla_dot1[160];
 
@@ -542,39 +546,75 @@ KLA_KT_FUNCS(iq5kv, KL_AVX512V)
 
 /* ---- AVX2: iq4_kt and iq3_kt, 8 lanes j = 8h .. 8h+7 per half, the same word layout as above ---- */
 
+/* The AVX2 counterpart of KLA_KT_FUNCS for a register decoder kl2_<nm>_regs(b, v, sc, D), which leaves half
+ * h of word row k (lanes j = 8h .. 8h+7) in v[2k + h] and the 16 scales in sc: the block decoder `dec` (word
+ * rows stored into the pair layout) and the fused one-token dot kl2_dot1_<nm>. The dot's float steps per lane
+ * are those of kl_chunk1_avx2: acc += ((float)isum * sc) * da, chunk after chunk. */
+KL_AVX2 static inline void kl2_store(const __m256i *v, int16_t *vl) {
+    KLA_UNROLL for (int i = 0; i < 16; i++) _mm256_storeu_si256((__m256i *)(vl + 16 * i), v[i]);
+}
+#define KL2_FUNCS(nm, dec) \
+KL_AVX2 static void dec(const uint8_t *b, int16_t *vl, float *sc, float D) { \
+    __m256i v[16]; \
+    kl2_##nm##_regs(b, v, sc, D); \
+    kl2_store(v, vl); \
+} \
+KL_AVX2 static void kl2_dot1_##nm(const uint8_t *b, int64_t nc, uint64_t bytes, float D, const int16_t *a, \
+                                  const float *ad, float *out) { \
+    __m256 acc[2] = { _mm256_setzero_ps(), _mm256_setzero_ps() }; \
+    for (int64_t c = 0; c < nc; c++, b += bytes, a += KC, ad += KS) { \
+        KLA_KT_PREFETCH(b); \
+        __m256i v[16]; \
+        float sc[KS]; \
+        kl2_##nm##_regs(b, v, sc, D); \
+        KLA_UNROLL for (int h = 0; h < 2; h++) { \
+            __m256i s = _mm256_madd_epi16(v[h], _mm256_loadu_si256((const __m256i *)(a + 16 * h))); \
+            KLA_UNROLL for (int k = 1; k < 8; k++) \
+                s = _mm256_add_epi32(s, _mm256_madd_epi16(v[2 * k + h], _mm256_loadu_si256((const __m256i *)(a + 32 * k + 16 * h)))); \
+            __m256 t = _mm256_mul_ps(_mm256_cvtepi32_ps(s), _mm256_loadu_ps(sc + 8 * h)); \
+            acc[h] = _mm256_add_ps(acc[h], _mm256_mul_ps(t, _mm256_loadu_ps(ad + 8 * h))); \
+        } \
+    } \
+    _mm256_storeu_ps(out, acc[0]); \
+    _mm256_storeu_ps(out + 8, acc[1]); \
+}
+
 /* the two trellis values of one word: maddubs then madd sum the four masked bytes (no dpbusd in AVX2) */
-KL_AVX2 static inline __m256i kl_kt_pair256(__m256i idx, __m256i ma, __m256i mb) {
+KL2_INL __m256i kl_kt_pair256(__m256i idx, __m256i ma, __m256i mb) {
     const __m256i m3f = _mm256_set1_epi32(0x3F3F3F3F), ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
     __m256i x = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_and_si256(_mm256_mullo_epi32(idx, ma), m3f), ones8), ones16);
     __m256i y = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_and_si256(_mm256_mullo_epi32(idx, mb), m3f), ones8), ones16);
     return _mm256_sub_epi16(_mm256_or_si256(x, _mm256_slli_epi32(y, 16)), _mm256_set1_epi16(126));
 }
 
-/* iq4_kt: lane j of index vector I_c is group 4j + c; word row 2c + h2 takes steps 2h2+1, 2h2+2 */
-KL_AVX2 static void kl_dec_iq4_kt_avx2(const uint8_t *b, int16_t *vl, float *sc, float D) {
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+/* the first 8 lanes of a kla_k constant */
+#define KL2_LD(x) _mm256_load_si256((const __m256i *)(x))
+
+/* iq4_kt: lane j of index vector I_c is group 4j + c; word row 2c + h2 takes steps 2h2+1, 2h2+2. As in
+ * kla_iq4kt_regs, byte shuffles move the ql byte and the qh nibble of group c into place (no shift, no mask). */
+KL2_INL void kl2_iq4kt_regs(const uint8_t *b, __m256i *v, float *sc, float D) {
     const __m256i mul[4] = { _mm256_set1_epi32((int)KT_A), _mm256_set1_epi32((int)KT_A2),
                              _mm256_set1_epi32((int)KT_A3), _mm256_set1_epi32((int)KT_A4) };
-    const __m256i m255 = _mm256_set1_epi32(255);
     __m256i qh = _mm256_loadu_si256((const __m256i *)(b + 96)), sw = _mm256_loadu_si256((const __m256i *)b);
-    /* the bits of the third index part: 8 + 12*(j&1) + 3c of scale word j/2 */
-    __m256i shs = _mm256_add_epi32(_mm256_set1_epi32(8), _mm256_mullo_epi32(_mm256_and_si256(lane, _mm256_set1_epi32(1)), _mm256_set1_epi32(12)));
     KLA_UNROLL for (int h = 0; h < 2; h++) {
         __m256i ql = _mm256_loadu_si256((const __m256i *)(b + 32 + 32 * h));
-        __m256i sh = _mm256_permutevar8x32_epi32(sw, _mm256_add_epi32(_mm256_set1_epi32(4 * h), _mm256_srli_epi32(lane, 1)));
-        __m256i ls = _mm256_sub_epi32(_mm256_srli_epi32(_mm256_and_si256(sh, m255), 1), _mm256_set1_epi32(64));
+        /* lane j: scale word j/2; the qh nibbles of lanes j >= 8 are the high ones */
+        __m256i sh = _mm256_permutevar8x32_epi32(sw, _mm256_add_epi32(KL2_LD(kla_k.sh4), _mm256_set1_epi32(4 * h)));
+        __m256i qq = _mm256_and_si256(_mm256_srli_epi32(qh, 4 * h), _mm256_set1_epi8(15));
+        __m256i ls = _mm256_sub_epi32(_mm256_srli_epi32(_mm256_and_si256(sh, KL2_LD(kla_k.m255)), 1), KL2_LD(kla_k.c64));
         _mm256_storeu_ps(sc + 8 * h, _mm256_mul_ps(_mm256_set1_ps(D), _mm256_cvtepi32_ps(ls)));
-        __m256i off = _mm256_add_epi32(_mm256_set1_epi32(4096), _mm256_slli_epi32(_mm256_and_si256(sh, _mm256_set1_epi32(1)), 15));
+        __m256i off = _mm256_add_epi32(KL2_LD(kla_k.c4096), _mm256_slli_epi32(_mm256_and_si256(sh, KL2_LD(kla_k.one)), 15));
+        __m256i s3 = _mm256_srlv_epi32(sh, KL2_LD(kla_k.ss4));          /* the 3 bits of group c at 3c */
         KLA_UNROLL for (int c = 0; c < 4; c++) {
-            __m256i i0 = _mm256_and_si256(_mm256_srli_epi32(ql, 8 * c), m255);
-            __m256i i1 = _mm256_and_si256(_mm256_srli_epi32(qh, 4 * h + 8 * c), _mm256_set1_epi32(15));
-            __m256i i2 = _mm256_and_si256(_mm256_srlv_epi32(sh, _mm256_add_epi32(shs, _mm256_set1_epi32(3 * c))), _mm256_set1_epi32(7));
-            __m256i idx = _mm256_add_epi32(_mm256_or_si256(i0, _mm256_or_si256(_mm256_slli_epi32(i1, 8), _mm256_slli_epi32(i2, 12))), off);
+            __m256i i01 = _mm256_or_si256(_mm256_shuffle_epi8(ql, KL2_LD(kla_k.ctl4[c])), _mm256_shuffle_epi8(qq, KL2_LD(kla_k.ctl4h[c])));
+            __m256i i2 = _mm256_and_si256(_mm256_slli_epi32(s3, 12 - 3 * c), KL2_LD(kla_k.m7000));
+            __m256i idx = _mm256_add_epi32(_mm256_or_si256(i01, i2), off);
             KLA_UNROLL for (int h2 = 0; h2 < 2; h2++)
-                _mm256_storeu_si256((__m256i *)(vl + 32 * (2 * c + h2) + 16 * h), kl_kt_pair256(idx, mul[2 * h2], mul[2 * h2 + 1]));
+                v[2 * (2 * c + h2) + h] = kl_kt_pair256(idx, mul[2 * h2], mul[2 * h2 + 1]);
         }
     }
 }
+KL2_FUNCS(iq4kt, kl_dec_iq4_kt_avx2)
 
 /* iq3_kt scales in AVX2: the same float multiply, double multiply and rounding as q_dec_iq3_kt */
 KL_AVX2 static void kl_iq3kt_scales2(const uint8_t *b, float *sc, float D) {
@@ -591,8 +631,9 @@ KL_AVX2 static void kl_iq3kt_scales2(const uint8_t *b, float *sc, float D) {
 }
 
 /* iq3_kt: lane j of index vector I_c is group 2j + c; slot (j, s) of word row k takes its sign from
- * qh[16(j&1) + 2k + s] bit j>>1, gathered by broadcasting dword k of the zero-extended qh halves */
-KL_AVX2 static void kl_dec_iq3_kt_avx2(const uint8_t *b, int16_t *vl, float *sc, float D) {
+ * qh[16(j&1) + 2k + s] bit j>>1: dword k of the zero-extended qh halves, interleaved once into qword k of
+ * q01, then broadcast per word row by one qword permute */
+KL2_INL void kl2_iq3kt_regs(const uint8_t *b, __m256i *v, float *sc, float D) {
     kl_iq3kt_scales2(b, sc, D);
     const uint32_t m1 = KT_A, m2 = m1 * KT_A, m3 = m2 * KT_A, m4 = m3 * KT_A, m5 = m4 * KT_A, m6 = m5 * KT_A,
                    m7 = m6 * KT_A, m8 = m7 * KT_A;
@@ -601,6 +642,7 @@ KL_AVX2 static void kl_dec_iq3_kt_avx2(const uint8_t *b, int16_t *vl, float *sc,
                              _mm256_set1_epi32((int)m7), _mm256_set1_epi32((int)m8) };
     __m256i q0 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(b + 68)));     /* qh[0..15] as words */
     __m256i q1 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(b + 84)));     /* qh[16..31] */
+    __m256i q01[2] = { _mm256_unpacklo_epi32(q0, q1), _mm256_unpackhi_epi32(q0, q1) };   /* qwords k 0 1 4 5, 2 3 6 7 */
     KLA_UNROLL for (int h = 0; h < 2; h++) {
         __m256i ql = _mm256_loadu_si256((const __m256i *)(b + 4 + 32 * h));
         /* bit j>>1 = 4h + i/2 for lane i */
@@ -612,19 +654,20 @@ KL_AVX2 static void kl_dec_iq3_kt_avx2(const uint8_t *b, int16_t *vl, float *sc,
             KLA_UNROLL for (int m = 0; m < 4; m++) {
                 int k = 4 * c + m;
                 __m256i p = _mm256_abs_epi16(kl_kt_pair256(idx, mul[2 * m], mul[2 * m + 1]));
-                __m256i kk = _mm256_set1_epi32(k);
-                __m256i q = _mm256_blend_epi32(_mm256_permutevar8x32_epi32(q0, kk), _mm256_permutevar8x32_epi32(q1, kk), 0xAA);
+                __m256i q = _mm256_permute4x64_epi64(q01[k >> 1 & 1], 0x55 * ((k & 1) + 2 * (k >> 2)));
                 __m256i neg = _mm256_cmpeq_epi16(_mm256_and_si256(q, bit), bit);           /* all ones: negate */
-                _mm256_storeu_si256((__m256i *)(vl + 32 * k + 16 * h), _mm256_sub_epi16(_mm256_xor_si256(p, neg), neg));
+                v[2 * k + h] = _mm256_sub_epi16(_mm256_xor_si256(p, neg), neg);
             }
         }
     }
 }
+KL2_FUNCS(iq3kt, kl_dec_iq3_kt_avx2)
 
 /* add this part's decoders to k for ISA level (1 avx2, 2 avx512) */
 static void kl_register_a(kernel_set *k, int level) {
     kla_init();
     memset(kla_dot1, 0, sizeof kla_dot1);
+    if (level == 1) { kla_dot1[154] = kl2_dot1_iq3kt; kla_dot1[155] = kl2_dot1_iq4kt; }
     if (level >= 2) { kla_dot1[154] = kla_dot1_iq3kt; kla_dot1[155] = kla_dot1_iq4kt; kla_dot1[139] = kla_dot1_iq4k; kla_dot1[140] = kla_dot1_iq5k; }
     if (level >= 3) { kla_dot1[139] = kla_dot1_iq4kv; kla_dot1[140] = kla_dot1_iq5kv; }
     if (level >= 1) { k->dec[154] = kl_dec_iq3_kt_avx2; k->dec[155] = kl_dec_iq4_kt_avx2; }
@@ -666,10 +709,11 @@ KL_AVX2 static inline __m256i kl2_nib32(const uint8_t *qs) {
     return _mm256_and_si256(_mm256_srlv_epi32(x, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)), _mm256_set1_epi8(15));
 }
 
-/* Natural int8 chunks -> pair layout. Word k of sub-block j (bytes 16j+2k, +1) goes to slot j of row k.
- * Sub-blocks r and r+8 share a register (one per lane), then an 8x8 transpose of 16-bit words in each
- * lane leaves row k in register t[k]: lane 0 slots 0..7, lane 1 slots 8..15; sign extension ends it. */
-KL_AVX2 static inline void kl2_put(const __m256i *v, int16_t *vl) {
+/* Natural int8 chunks -> pair layout, half h of word row k to o[2k + h]. Word k of sub-block j (bytes
+ * 16j+2k, +1) goes to slot j of row k. Sub-blocks r and r+8 share a register (one per lane), then an 8x8
+ * transpose of 16-bit words in each lane leaves row k in register t[k]: lane 0 slots 0..7, lane 1 slots
+ * 8..15; sign extension ends it. */
+KL2_INL void kl2_pair(const __m256i *v, __m256i *o) {
     __m256i x[8], a[8], b[8];
     KL_UNROLL for (int c = 0; c < 4; c++) {
         x[2 * c] = _mm256_permute2x128_si256(v[c], v[c + 4], 0x20);       /* sub-blocks 2c, 2c+8 */
@@ -688,10 +732,10 @@ KL_AVX2 static inline void kl2_put(const __m256i *v, int16_t *vl) {
     KL_UNROLL for (int q = 0; q < 4; q++) {
         int k = 2 * q;
         __m256i lo = _mm256_unpacklo_epi64(b[q], b[q + 4]), hi = _mm256_unpackhi_epi64(b[q], b[q + 4]);
-        _mm256_storeu_si256((__m256i *)(vl + 32 * k), _mm256_cvtepi8_epi16(_mm256_castsi256_si128(lo)));
-        _mm256_storeu_si256((__m256i *)(vl + 32 * k + 16), _mm256_cvtepi8_epi16(_mm256_extracti128_si256(lo, 1)));
-        _mm256_storeu_si256((__m256i *)(vl + 32 * k + 32), _mm256_cvtepi8_epi16(_mm256_castsi256_si128(hi)));
-        _mm256_storeu_si256((__m256i *)(vl + 32 * k + 48), _mm256_cvtepi8_epi16(_mm256_extracti128_si256(hi, 1)));
+        o[2 * k] = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(lo));
+        o[2 * k + 1] = _mm256_cvtepi8_epi16(_mm256_extracti128_si256(lo, 1));
+        o[2 * k + 2] = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(hi));
+        o[2 * k + 3] = _mm256_cvtepi8_epi16(_mm256_extracti128_si256(hi, 1));
     }
 }
 
@@ -733,7 +777,7 @@ KL_AVX2 static inline void kl2_sc_iq45k(float *sc, const uint8_t *b) {
 /* ---- AVX2 type decoders: scales (the scalar expressions), then v[c] = elements 32c .. 32c+31 ---- */
 
 /* iq4_k: 32-blocks of nibbles; extra bit per 16 picks the table half, per lane */
-KL_AVX2 static void kl2_dec_iq4_k(const uint8_t *b, int16_t *vl, float *sc, float D) {
+KL2_INL void kl2_iq4_k_regs(const uint8_t *b, __m256i *o, float *sc, float D) {
     uint16_t ex = q_u16(b + 2);
     (void)D;
     kl2_sc_iq45k(sc, b);
@@ -741,11 +785,12 @@ KL_AVX2 static void kl2_dec_iq4_k(const uint8_t *b, int16_t *vl, float *sc, floa
     KL_UNROLL for (int c = 0; c < 8; c++)
         v[c] = _mm256_shuffle_epi8(kl2_lanes(iq4k_values + 16 * Q_BIT(ex, 2 * c), iq4k_values + 16 * Q_BIT(ex, 2 * c + 1)),
                                    kl2_nib32(b + 16 + 16 * c));
-    kl2_put(v, vl);
+    kl2_pair(v, o);
 }
+KL2_FUNCS(iq4_k, kl2_dec_iq4_k)
 
 /* iq4_ks: as iq4_k with the table half chosen per 32 by bit 0 of its scale byte */
-KL_AVX2 static void kl2_dec_iq4_ks(const uint8_t *b, int16_t *vl, float *sc, float D) {
+KL2_INL void kl2_iq4_ks_regs(const uint8_t *b, __m256i *o, float *sc, float D) {
     __m256i x[2];                               /* q_ks_scale: D * (float)((byte & 254) - 127) */
     kl2_field(b, KL2_POS_HALF(0), _mm256_setzero_si256(), 254, x);
     for (int i = 0; i < 2; i++) x[i] = _mm256_sub_epi32(x[i], _mm256_set1_epi32(127));
@@ -755,8 +800,9 @@ KL_AVX2 static void kl2_dec_iq4_ks(const uint8_t *b, int16_t *vl, float *sc, flo
         const int8_t *t = iq4k_values + 16 * (b[c] & 1);
         v[c] = _mm256_shuffle_epi8(kl2_lanes(t, t), kl2_nib32(b + 8 + 16 * c));
     }
-    kl2_put(v, vl);
+    kl2_pair(v, o);
 }
+KL2_FUNCS(iq4_ks, kl2_dec_iq4_ks)
 
 /* The iq6_k table's upper half (extra bit set) is the lower half plus 1 (checked at
  * registration): one lane-independent lookup, then the shift added per lane, saves per-chunk table loads. */
@@ -776,7 +822,7 @@ KL_AVX2 static inline __m256i kl2_tab16(const int8_t *t) {
 /* iq5_k: 64-blocks of nibbles (32 bytes: low nibbles elements 0..31, high 32..63), fifth bit c of qh[l];
  * the 32-entry table of each lane's extra half as two 16-byte lookups, chosen by the fifth bit (per-lane
  * tables measured faster here than the shared table plus kl2_extra) */
-KL_AVX2 static void kl2_dec_iq5_k(const uint8_t *b, int16_t *vl, float *sc, float D) {
+KL2_INL void kl2_iq5_k_regs(const uint8_t *b, __m256i *o, float *sc, float D) {
     uint16_t ex = q_u16(b + 2);
     (void)D;
     kl2_sc_iq45k(sc, b);
@@ -787,11 +833,12 @@ KL_AVX2 static void kl2_dec_iq5_k(const uint8_t *b, int16_t *vl, float *sc, floa
         v[c] = _mm256_blendv_epi8(_mm256_shuffle_epi8(kl2_lanes(t0, t1), n), _mm256_shuffle_epi8(kl2_lanes(t0 + 16, t1 + 16), n),
                                   kl2_bitmask(qh, c));
     }
-    kl2_put(v, vl);
+    kl2_pair(v, o);
 }
+KL2_FUNCS(iq5_k, kl2_dec_iq5_k)
 
 /* iq6_k: iq5_k's nibbles plus two high bits (bits 2(c%4), +1 of qh[32(c/4) + l]); four 16-byte lookups */
-KL_AVX2 static void kl2_dec_iq6_k(const uint8_t *b, int16_t *vl, float *sc, float D) {
+KL2_INL void kl2_iq6_k_regs(const uint8_t *b, __m256i *o, float *sc, float D) {
     (void)D;
     kl2_sc_i8(sc, kl2_h(b), b + 4);
     __m256i ex = _mm256_set1_epi16((short)q_u16(b + 2)), t[4], v[8];
@@ -804,11 +851,12 @@ KL_AVX2 static void kl2_dec_iq6_k(const uint8_t *b, int16_t *vl, float *sc, floa
         __m256i hi = _mm256_blendv_epi8(_mm256_shuffle_epi8(t[2], n), _mm256_shuffle_epi8(t[3], n), m0);
         v[c] = _mm256_add_epi8(_mm256_blendv_epi8(lo, hi, m1), kl2_extra(ex, c, KL2_IQ6_DELTA));
     }
-    kl2_put(v, vl);
+    kl2_pair(v, o);
 }
+KL2_FUNCS(iq6_k, kl2_dec_iq6_k)
 
 /* q6_K: 128-halves; in each, 32-group k takes nibble k/2 of ql[64h + 32(k%2) + l] and bits 2k of qh[32h + l] */
-KL_AVX2 static void kl2_dec_q6_K(const uint8_t *b, int16_t *vl, float *sc, float D) {
+KL2_INL void kl2_q6_K_regs(const uint8_t *b, __m256i *o, float *sc, float D) {
     (void)D;
     kl2_sc_i8(sc, kl2_h(b + 208), b + 192);
     __m256i v[8];
@@ -819,11 +867,12 @@ KL_AVX2 static void kl2_dec_q6_K(const uint8_t *b, int16_t *vl, float *sc, float
                                       _mm256_set1_epi8(3));
         v[c] = _mm256_sub_epi8(_mm256_or_si256(lo, _mm256_slli_epi16(hi, 4)), _mm256_set1_epi8(32));
     }
-    kl2_put(v, vl);
+    kl2_pair(v, o);
 }
+KL2_FUNCS(q6_K, kl2_dec_q6_K)
 
 /* iq3_k: 2-bit planes (bits 2(c%4) of qs[32(c/4) + l]), third bit c of qh[l], extra half (+8) per lane */
-KL_AVX2 static void kl2_dec_iq3_k(const uint8_t *b, int16_t *vl, float *sc, float D) {
+KL2_INL void kl2_iq3_k_regs(const uint8_t *b, __m256i *o, float *sc, float D) {
     float d = kl2_h(b);
     uint16_t ex = q_u16(b + 2);
     (void)D;
@@ -843,8 +892,9 @@ KL_AVX2 static void kl2_dec_iq3_k(const uint8_t *b, int16_t *vl, float *sc, floa
         __m256i x = _mm256_setr_m128i(_mm_set1_epi8((char)(8 * Q_BIT(ex, 2 * c))), _mm_set1_epi8((char)(8 * Q_BIT(ex, 2 * c + 1))));
         v[c] = _mm256_shuffle_epi8(tab, _mm256_or_si256(_mm256_or_si256(p, h), x));
     }
-    kl2_put(v, vl);
+    kl2_pair(v, o);
 }
+KL2_FUNCS(iq3_k, kl2_dec_iq3_k)
 
 /* q8_0, a whole chunk of 8 consecutive 34-byte blocks: block c is elements 32c .. 32c+31 as they are, its f16
  * d the scale of both of its 16-element sub-blocks (q_dec_q8_0's Q_SC(2, q_h(b))) */
@@ -855,7 +905,9 @@ KL_AVX2 static void kl2_dec_q8_0(const uint8_t *b, int16_t *vl, float *sc, float
         sc[2 * c] = sc[2 * c + 1] = kl2_h(b + 34 * c);
         v[c] = _mm256_loadu_si256((const __m256i *)(b + 34 * c + 2));
     }
-    kl2_put(v, vl);
+    __m256i o[16];
+    kl2_pair(v, o);
+    kl2_store(o, vl);
 }
 
 /* a table whose upper half is its lower half plus delta (what the shifted-lookup decoders assume) */
@@ -864,15 +916,20 @@ static int kl2_shifted_half(const int8_t *t, int n, int delta) {
     return 1;
 }
 
-/* add this part's decoders to k for ISA level (1 avx2, 2 avx512); an AVX-512 decoder already there stays */
+/* add this part's decoders and one-token dots (q8_0: none, its blocks are smaller than a chunk) to k for ISA
+ * level (1 avx2, 2 avx512); an AVX-512 decoder or dot already there stays */
 static void kl_register_b(kernel_set *k, int level) {
-    const struct { int id; kl_dec_fn f2; int ok; } tab[] = {
-        { 139, kl2_dec_iq4_k, 1 }, { 144, kl2_dec_iq4_ks, 1 }, { 14, kl2_dec_q6_K, 1 }, { 138, kl2_dec_iq3_k, 1 },
-        { 140, kl2_dec_iq5_k, 1 }, { 8, kl2_dec_q8_0, 1 },
-        { 141, kl2_dec_iq6_k, kl2_shifted_half(iq6nl_values, 64, KL2_IQ6_DELTA) },
+    const struct { int id; kl_dec_fn f2; kla_dot1_fn d1; int ok; } tab[] = {
+        { 139, kl2_dec_iq4_k, kl2_dot1_iq4_k, 1 }, { 144, kl2_dec_iq4_ks, kl2_dot1_iq4_ks, 1 },
+        { 14, kl2_dec_q6_K, kl2_dot1_q6_K, 1 }, { 138, kl2_dec_iq3_k, kl2_dot1_iq3_k, 1 },
+        { 140, kl2_dec_iq5_k, kl2_dot1_iq5_k, 1 }, { 8, kl2_dec_q8_0, NULL, 1 },
+        { 141, kl2_dec_iq6_k, kl2_dot1_iq6_k, kl2_shifted_half(iq6nl_values, 64, KL2_IQ6_DELTA) },
     };
-    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
-        if (level >= 1 && tab[i].ok && !k->dec[tab[i].id]) k->dec[tab[i].id] = tab[i].f2;
+    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++) {
+        if (level < 1 || !tab[i].ok) continue;
+        if (!k->dec[tab[i].id]) k->dec[tab[i].id] = tab[i].f2;
+        if (!kla_dot1[tab[i].id]) kla_dot1[tab[i].id] = tab[i].d1;
+    }
 }
 
 #endif /* __x86_64__ */
