@@ -654,7 +654,9 @@ KL2_INL void kl2_iq3kt_regs(const uint8_t *b, __m256i *v, float *sc, float D) {
             KLA_UNROLL for (int m = 0; m < 4; m++) {
                 int k = 4 * c + m;
                 __m256i p = _mm256_abs_epi16(kl_kt_pair256(idx, mul[2 * m], mul[2 * m + 1]));
-                __m256i q = _mm256_permute4x64_epi64(q01[k >> 1 & 1], 0x55 * ((k & 1) + 2 * (k >> 2)));
+                long long n = (k & 1) + 2 * (k >> 2);        /* qword n to every qword (an index, not an immediate:
+                                                                  builds that do not unroll this loop compile too) */
+                __m256i q = _mm256_permutevar8x32_epi32(q01[k >> 1 & 1], _mm256_set1_epi64x((2 * n + 1) << 32 | 2 * n));
                 __m256i neg = _mm256_cmpeq_epi16(_mm256_and_si256(q, bit), bit);           /* all ones: negate */
                 v[2 * k + h] = _mm256_sub_epi16(_mm256_xor_si256(p, neg), neg);
             }
