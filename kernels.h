@@ -785,10 +785,10 @@ KL_AVX2 static inline __m256i kl2_tab16(const int8_t *t) {
  * Half h of both types reads 64 qs bytes, 32 per 128-bit lane L at qs + 32(2h + L): slot j = 8h + 4L + d
  * (d the dword in the lane) of word row k takes bytes 16m + 2k + s (s the element of the word) of them, nibble
  * n, where (m, n) = (d/2, d%2) in iq4_k (a 16-byte group per 32 elements) and (d%2, d/2) in iq5_k (a 32-byte
- * group per 64). So the lookups run on the qs bytes of four rows at a time, one byte shuffle per nibble puts
- * the values of two rows in the high and low bytes of their words, a dword blend picks the nibble, and two
- * arithmetic shifts sign-extend the two rows. Both value tables' upper halves are the lower ones plus a delta
- * (checked at registration), added per slot where its extra bit is set. */
+ * group per 64). Per pair of word rows, qword shifts and a dword blend gather both nibbles of their bytes into
+ * one index vector, one lookup gives their values, one byte shuffle puts the two rows in the high and low
+ * bytes of their words, and two arithmetic shifts sign-extend them. Both value tables' upper halves are the
+ * lower ones plus a delta (checked at registration), added per slot where its extra bit is set. */
 #define KL2_IQ4_DELTA 4
 #define KL2_IQ5_DELTA 2
 
@@ -800,11 +800,17 @@ KL2_INL void kl2_span(const uint8_t *p, int l1, __m256i x[2]) {
     x[1] = _mm256_blend_epi32(m, c, 0xCC);
 }
 
-/* byte shuffle for the row pair 4c + 2p, +1 out of kl2_span's order: word s of a dword with half m gets byte
- * 8m + 4p + s (row 4c + 2p) in its high and byte 8m + 4p + 2 + s (row 4c + 2p + 1) in its low byte */
-#define KL2_CW(m, p) 8 * (m) + 4 * (p) + 2, 8 * (m) + 4 * (p), 8 * (m) + 4 * (p) + 3, 8 * (m) + 4 * (p) + 1
-#define KL2_CTL(m0, m1, m2, m3, p) _mm256_setr_epi8(KL2_CW(m0, p), KL2_CW(m1, p), KL2_CW(m2, p), KL2_CW(m3, p), \
-                                                     KL2_CW(m0, p), KL2_CW(m1, p), KL2_CW(m2, p), KL2_CW(m3, p))
+/* For the row pair 4c + 2p, +1: its bytes 8m + 4p + (0..3) of kl2_span's x stay for nibble 0, and the other
+ * dword of their qword gets them shifted down by sh bits more (sh = 4: the high nibble) for nibble 1, so that
+ * byte 8m + 4(n ^ p) + 2r + s belongs to nibble n of row 4c + 2p + r */
+KL2_INL __m256i kl2_mix(__m256i x, int p, int sh) {
+    return p ? _mm256_blend_epi32(_mm256_srli_epi64(x, 32 + sh), x, 0xAA) : _mm256_blend_epi32(x, _mm256_slli_epi64(x, 32 - sh), 0xAA);
+}
+
+/* byte shuffle out of kl2_mix's order: word s of a dword with half m and nibble n gets byte 8m + 4q + s (q =
+ * n ^ p; row 4c + 2p) in its high and byte 8m + 4q + 2 + s (row 4c + 2p + 1) in its low byte */
+#define KL2_CW(m, q) 8 * (m) + 4 * (q) + 2, 8 * (m) + 4 * (q), 8 * (m) + 4 * (q) + 3, 8 * (m) + 4 * (q) + 1
+#define KL2_CTL(w0, w1, w2, w3) _mm256_setr_epi8(w0, w1, w2, w3, w0, w1, w2, w3)
 
 /* delta in every byte of dword d of half h where extra bit 8h + d of ex is set */
 KL2_INL __m256i kl2_ext(uint16_t ex, int h, int delta) {
@@ -813,11 +819,9 @@ KL2_INL __m256i kl2_ext(uint16_t ex, int h, int delta) {
     return _mm256_and_si256(on, _mm256_set1_epi8((char)delta));
 }
 
-/* word rows 2q, 2q + 1 (halves o[0], o[2]) from the values of nibbles 0 and 1 in kl2_span's order; nmask: the
- * dwords of nibble 1 */
-KL2_INL void kl2_rows2(__m256i v0, __m256i v1, __m256i ctl, int nmask, __m256i ext, __m256i *o) {
-    __m256i z = _mm256_blend_epi32(_mm256_shuffle_epi8(v0, ctl), _mm256_shuffle_epi8(v1, ctl), nmask);
-    z = _mm256_add_epi8(z, ext);
+/* word rows 2q, 2q + 1 (halves o[0], o[2]) from their values in kl2_mix's order */
+KL2_INL void kl2_rows2(__m256i v, __m256i ctl, __m256i ext, __m256i *o) {
+    __m256i z = _mm256_add_epi8(_mm256_shuffle_epi8(v, ctl), ext);
     o[0] = _mm256_srai_epi16(z, 8);
     o[2] = _mm256_srai_epi16(_mm256_slli_epi16(z, 8), 8);
 }
@@ -826,15 +830,17 @@ KL2_INL void kl2_rows2(__m256i v0, __m256i v1, __m256i ctl, int nmask, __m256i e
 KL2_INL void kl2_iq4_k_regs(const uint8_t *b, __m256i *o, float *sc, float D) {
     (void)D;
     kl2_sc_iq45k(sc, b);
-    __m256i tab = kl2_tab16(iq4k_values);
+    const __m256i tab = kl2_tab16(iq4k_values), m15 = _mm256_set1_epi8(15);
+    const __m256i ctl[2] = { KL2_CTL(KL2_CW(0, 0), KL2_CW(0, 1), KL2_CW(1, 0), KL2_CW(1, 1)),
+                             KL2_CTL(KL2_CW(0, 1), KL2_CW(0, 0), KL2_CW(1, 1), KL2_CW(1, 0)) };
     KL_UNROLL for (int h = 0; h < 2; h++) {
         __m256i x[2], ext = kl2_ext(q_u16(b + 2), h, KL2_IQ4_DELTA);
         kl2_span(b + 16 + 64 * h, 32, x);
-        KL_UNROLL for (int c = 0; c < 2; c++) {
-            __m256i v0 = _mm256_shuffle_epi8(tab, kl2_nib(x[c], 0)), v1 = _mm256_shuffle_epi8(tab, kl2_nib(x[c], 1));
-            KL_UNROLL for (int p = 0; p < 2; p++)
-                kl2_rows2(v0, v1, KL2_CTL(0, 0, 1, 1, p), 0xAA, ext, o + 2 * (4 * c + 2 * p) + h);
-        }
+        KL_UNROLL for (int c = 0; c < 2; c++)
+            KL_UNROLL for (int p = 0; p < 2; p++) {
+                __m256i v = _mm256_shuffle_epi8(tab, _mm256_and_si256(kl2_mix(x[c], p, 4), m15));
+                kl2_rows2(v, ctl[p], ext, o + 2 * (4 * c + 2 * p) + h);
+            }
     }
 }
 KL2_FUNCS(iq4_k, kl2_dec_iq4_k)
@@ -865,26 +871,28 @@ KL_AVX2 static inline __m256i kl2_extra(__m256i ex16, int c, int delta) {
 }
 
 /* iq5_k: the fifth bit of element e is bit e/32 = 4h + 2L + n of qh byte 16m + 2k + s, i.e. of the same
- * kl2_span order over qh in both lanes; it picks one of two 16-entry lookups */
+ * kl2_span and kl2_mix order over qh in both lanes (no nibble shift); it picks one of two 16-entry lookups */
 KL2_INL void kl2_iq5_k_regs(const uint8_t *b, __m256i *o, float *sc, float D) {
     (void)D;
     kl2_sc_iq45k(sc, b);
-    __m256i t0 = kl2_tab16(iq5nl_values), t1 = kl2_tab16(iq5nl_values + 16), qh[2];
+    const __m256i t0 = kl2_tab16(iq5nl_values), t1 = kl2_tab16(iq5nl_values + 16), m15 = _mm256_set1_epi8(15);
+    const __m256i ctl[2] = { KL2_CTL(KL2_CW(0, 0), KL2_CW(1, 0), KL2_CW(0, 1), KL2_CW(1, 1)),
+                             KL2_CTL(KL2_CW(0, 1), KL2_CW(1, 1), KL2_CW(0, 0), KL2_CW(1, 0)) };
+    __m256i qh[2];
     kl2_span(b + 144, 0, qh);
     KL_UNROLL for (int h = 0; h < 2; h++) {
         __m256i x[2], ext = kl2_ext(q_u16(b + 2), h, KL2_IQ5_DELTA);
         kl2_span(b + 16 + 64 * h, 32, x);
-        KL_UNROLL for (int c = 0; c < 2; c++) {
-            __m256i v[2];
-            KL_UNROLL for (int n = 0; n < 2; n++) {
-                __m256i nb = kl2_nib(x[c], n);
-                __m256i bit = _mm256_setr_m128i(_mm_set1_epi8((char)(1 << (4 * h + n))), _mm_set1_epi8((char)(1 << (4 * h + 2 + n))));
-                __m256i hi = _mm256_cmpeq_epi8(_mm256_and_si256(qh[c], bit), bit);
-                v[n] = _mm256_blendv_epi8(_mm256_shuffle_epi8(t0, nb), _mm256_shuffle_epi8(t1, nb), hi);
+        KL_UNROLL for (int c = 0; c < 2; c++)
+            KL_UNROLL for (int p = 0; p < 2; p++) {
+                /* bit 4h + 2L + n, n = p in the even dwords and 1 - p in the odd ones */
+                __m128i l0 = _mm_set1_epi64x((long long)(0x01010101ull << (4 * h + p) | 0x0101010100000000ull << (4 * h + 1 - p)));
+                __m256i bit = _mm256_setr_m128i(l0, _mm_slli_epi64(l0, 2));
+                __m256i hi = _mm256_cmpeq_epi8(_mm256_and_si256(kl2_mix(qh[c], p, 0), bit), bit);
+                __m256i nb = _mm256_and_si256(kl2_mix(x[c], p, 4), m15);
+                __m256i v = _mm256_blendv_epi8(_mm256_shuffle_epi8(t0, nb), _mm256_shuffle_epi8(t1, nb), hi);
+                kl2_rows2(v, ctl[p], ext, o + 2 * (4 * c + 2 * p) + h);
             }
-            KL_UNROLL for (int p = 0; p < 2; p++)
-                kl2_rows2(v[0], v[1], KL2_CTL(0, 1, 0, 1, p), 0xCC, ext, o + 2 * (4 * c + 2 * p) + h);
-        }
     }
 }
 KL2_FUNCS(iq5_k, kl2_dec_iq5_k)
