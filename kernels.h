@@ -778,16 +778,72 @@ KL_AVX2 static inline void kl2_sc_iq45k(float *sc, const uint8_t *b) {
 
 /* ---- AVX2 type decoders: scales (the scalar expressions), then v[c] = elements 32c .. 32c+31 ---- */
 
-/* iq4_k: 32-blocks of nibbles; extra bit per 16 picks the table half, per lane */
+/* 16 table bytes in both lanes */
+KL_AVX2 static inline __m256i kl2_tab16(const int8_t *t) {
+    return _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)t));
+}
+
+/* ---- iq4_k and iq5_k straight into the pair layout (no kl2_pair: its 48 shuffles cost more than the lookup) ----
+ * Half h of both types reads 64 qs bytes, 32 per 128-bit lane L at qs + 32(2h + L): slot j = 8h + 4L + d
+ * (d the dword in the lane) of word row k takes bytes 16m + 2k + s (s the element of the word) of them, nibble
+ * n, where (m, n) = (d/2, d%2) in iq4_k (a 16-byte group per 32 elements) and (d%2, d/2) in iq5_k (a 32-byte
+ * group per 64). Per pair of word rows, qword shifts and a dword blend gather both nibbles of their bytes into
+ * one index vector, one lookup gives their values, one byte shuffle puts the two rows in the high and low
+ * bytes of their words, and two arithmetic shifts sign-extend them. Both value tables' upper halves are the
+ * lower ones plus a delta (checked at registration), added per slot where its extra bit is set. */
+#define KL2_IQ4_DELTA 4
+#define KL2_IQ5_DELTA 2
+
+/* lane L of x[c] (base p, lane offset l1) holds bytes 16m + 2k + s of p + l1 L for k = 4c .. 4c+3 at byte
+ * 8m + 2(k - 4c) + s: three 16-byte loads per lane merged by dword blends, no shuffle */
+KL2_INL void kl2_span(const uint8_t *p, int l1, __m256i x[2]) {
+    __m256i a = kl2_lanes(p, p + l1), m = kl2_lanes(p + 8, p + l1 + 8), c = kl2_lanes(p + 16, p + l1 + 16);
+    x[0] = _mm256_blend_epi32(a, m, 0xCC);
+    x[1] = _mm256_blend_epi32(m, c, 0xCC);
+}
+
+/* For the row pair 4c + 2p, +1: its bytes 8m + 4p + (0..3) of kl2_span's x stay for nibble 0, and the other
+ * dword of their qword gets them shifted down by sh bits more (sh = 4: the high nibble) for nibble 1, so that
+ * byte 8m + 4(n ^ p) + 2r + s belongs to nibble n of row 4c + 2p + r */
+KL2_INL __m256i kl2_mix(__m256i x, int p, int sh) {
+    return p ? _mm256_blend_epi32(_mm256_srli_epi64(x, 32 + sh), x, 0xAA) : _mm256_blend_epi32(x, _mm256_slli_epi64(x, 32 - sh), 0xAA);
+}
+
+/* byte shuffle out of kl2_mix's order: word s of a dword with half m and nibble n gets byte 8m + 4q + s (q =
+ * n ^ p; row 4c + 2p) in its high and byte 8m + 4q + 2 + s (row 4c + 2p + 1) in its low byte */
+#define KL2_CW(m, q) 8 * (m) + 4 * (q) + 2, 8 * (m) + 4 * (q), 8 * (m) + 4 * (q) + 3, 8 * (m) + 4 * (q) + 1
+#define KL2_CTL(w0, w1, w2, w3) _mm256_setr_epi8(w0, w1, w2, w3, w0, w1, w2, w3)
+
+/* delta in every byte of dword d of half h where extra bit 8h + d of ex is set */
+KL2_INL __m256i kl2_ext(uint16_t ex, int h, int delta) {
+    __m256i bit = _mm256_slli_epi32(_mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128), 8 * h);
+    __m256i on = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(ex), bit), bit);
+    return _mm256_and_si256(on, _mm256_set1_epi8((char)delta));
+}
+
+/* word rows 2q, 2q + 1 (halves o[0], o[2]) from their values in kl2_mix's order */
+KL2_INL void kl2_rows2(__m256i v, __m256i ctl, __m256i ext, __m256i *o) {
+    __m256i z = _mm256_add_epi8(_mm256_shuffle_epi8(v, ctl), ext);
+    o[0] = _mm256_srai_epi16(z, 8);
+    o[2] = _mm256_srai_epi16(_mm256_slli_epi16(z, 8), 8);
+}
+
+/* iq4_k: the 16-entry table on both nibbles */
 KL2_INL void kl2_iq4_k_regs(const uint8_t *b, __m256i *o, float *sc, float D) {
-    uint16_t ex = q_u16(b + 2);
     (void)D;
     kl2_sc_iq45k(sc, b);
-    __m256i v[8];
-    KL_UNROLL for (int c = 0; c < 8; c++)
-        v[c] = _mm256_shuffle_epi8(kl2_lanes(iq4k_values + 16 * Q_BIT(ex, 2 * c), iq4k_values + 16 * Q_BIT(ex, 2 * c + 1)),
-                                   kl2_nib32(b + 16 + 16 * c));
-    kl2_pair(v, o);
+    const __m256i tab = kl2_tab16(iq4k_values), m15 = _mm256_set1_epi8(15);
+    const __m256i ctl[2] = { KL2_CTL(KL2_CW(0, 0), KL2_CW(0, 1), KL2_CW(1, 0), KL2_CW(1, 1)),
+                             KL2_CTL(KL2_CW(0, 1), KL2_CW(0, 0), KL2_CW(1, 1), KL2_CW(1, 0)) };
+    KL_UNROLL for (int h = 0; h < 2; h++) {
+        __m256i x[2], ext = kl2_ext(q_u16(b + 2), h, KL2_IQ4_DELTA);
+        kl2_span(b + 16 + 64 * h, 32, x);
+        KL_UNROLL for (int c = 0; c < 2; c++)
+            KL_UNROLL for (int p = 0; p < 2; p++) {
+                __m256i v = _mm256_shuffle_epi8(tab, _mm256_and_si256(kl2_mix(x[c], p, 4), m15));
+                kl2_rows2(v, ctl[p], ext, o + 2 * (4 * c + 2 * p) + h);
+            }
+    }
 }
 KL2_FUNCS(iq4_k, kl2_dec_iq4_k)
 
@@ -816,26 +872,30 @@ KL_AVX2 static inline __m256i kl2_extra(__m256i ex16, int c, int delta) {
     return _mm256_and_si256(_mm256_cmpeq_epi16(_mm256_and_si256(ex16, sel), sel), _mm256_set1_epi8((char)delta));
 }
 
-/* 16 table bytes in both lanes */
-KL_AVX2 static inline __m256i kl2_tab16(const int8_t *t) {
-    return _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)t));
-}
-
-/* iq5_k: 64-blocks of nibbles (32 bytes: low nibbles elements 0..31, high 32..63), fifth bit c of qh[l];
- * the 32-entry table of each lane's extra half as two 16-byte lookups, chosen by the fifth bit (per-lane
- * tables measured faster here than the shared table plus kl2_extra) */
+/* iq5_k: the fifth bit of element e is bit e/32 = 4h + 2L + n of qh byte 16m + 2k + s, i.e. of the same
+ * kl2_span and kl2_mix order over qh in both lanes (no nibble shift); it picks one of two 16-entry lookups */
 KL2_INL void kl2_iq5_k_regs(const uint8_t *b, __m256i *o, float *sc, float D) {
-    uint16_t ex = q_u16(b + 2);
     (void)D;
     kl2_sc_iq45k(sc, b);
-    __m256i qh = _mm256_loadu_si256((const __m256i *)(b + 144)), v[8];
-    KL_UNROLL for (int c = 0; c < 8; c++) {
-        __m256i n = kl2_nib(_mm256_loadu_si256((const __m256i *)(b + 16 + 32 * (c >> 1))), c & 1);
-        const int8_t *t0 = iq5nl_values + 32 * Q_BIT(ex, 2 * c), *t1 = iq5nl_values + 32 * Q_BIT(ex, 2 * c + 1);
-        v[c] = _mm256_blendv_epi8(_mm256_shuffle_epi8(kl2_lanes(t0, t1), n), _mm256_shuffle_epi8(kl2_lanes(t0 + 16, t1 + 16), n),
-                                  kl2_bitmask(qh, c));
+    const __m256i t0 = kl2_tab16(iq5nl_values), t1 = kl2_tab16(iq5nl_values + 16), m15 = _mm256_set1_epi8(15);
+    const __m256i ctl[2] = { KL2_CTL(KL2_CW(0, 0), KL2_CW(1, 0), KL2_CW(0, 1), KL2_CW(1, 1)),
+                             KL2_CTL(KL2_CW(0, 1), KL2_CW(1, 1), KL2_CW(0, 0), KL2_CW(1, 0)) };
+    __m256i qh[2];
+    kl2_span(b + 144, 0, qh);
+    KL_UNROLL for (int h = 0; h < 2; h++) {
+        __m256i x[2], ext = kl2_ext(q_u16(b + 2), h, KL2_IQ5_DELTA);
+        kl2_span(b + 16 + 64 * h, 32, x);
+        KL_UNROLL for (int c = 0; c < 2; c++)
+            KL_UNROLL for (int p = 0; p < 2; p++) {
+                /* bit 4h + 2L + n, n = p in the even dwords and 1 - p in the odd ones */
+                __m128i l0 = _mm_set1_epi64x((long long)(0x01010101ull << (4 * h + p) | 0x0101010100000000ull << (4 * h + 1 - p)));
+                __m256i bit = _mm256_setr_m128i(l0, _mm_slli_epi64(l0, 2));
+                __m256i hi = _mm256_cmpeq_epi8(_mm256_and_si256(kl2_mix(qh[c], p, 0), bit), bit);
+                __m256i nb = _mm256_and_si256(kl2_mix(x[c], p, 4), m15);
+                __m256i v = _mm256_blendv_epi8(_mm256_shuffle_epi8(t0, nb), _mm256_shuffle_epi8(t1, nb), hi);
+                kl2_rows2(v, ctl[p], ext, o + 2 * (4 * c + 2 * p) + h);
+            }
     }
-    kl2_pair(v, o);
 }
 KL2_FUNCS(iq5_k, kl2_dec_iq5_k)
 
@@ -922,9 +982,9 @@ static int kl2_shifted_half(const int8_t *t, int n, int delta) {
  * level (1 avx2, 2 avx512); an AVX-512 decoder or dot already there stays */
 static void kl_register_b(kernel_set *k, int level) {
     const struct { int id; kl_dec_fn f2; kla_dot1_fn d1; int ok; } tab[] = {
-        { 139, kl2_dec_iq4_k, kl2_dot1_iq4_k, 1 }, { 144, kl2_dec_iq4_ks, kl2_dot1_iq4_ks, 1 },
+        { 139, kl2_dec_iq4_k, kl2_dot1_iq4_k, kl2_shifted_half(iq4k_values, 16, KL2_IQ4_DELTA) }, { 144, kl2_dec_iq4_ks, kl2_dot1_iq4_ks, 1 },
         { 14, kl2_dec_q6_K, kl2_dot1_q6_K, 1 }, { 138, kl2_dec_iq3_k, kl2_dot1_iq3_k, 1 },
-        { 140, kl2_dec_iq5_k, kl2_dot1_iq5_k, 1 }, { 8, kl2_dec_q8_0, NULL, 1 },
+        { 140, kl2_dec_iq5_k, kl2_dot1_iq5_k, kl2_shifted_half(iq5nl_values, 32, KL2_IQ5_DELTA) }, { 8, kl2_dec_q8_0, NULL, 1 },
         { 141, kl2_dec_iq6_k, kl2_dot1_iq6_k, kl2_shifted_half(iq6nl_values, 64, KL2_IQ6_DELTA) },
     };
     for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++) {
