@@ -69,10 +69,10 @@ static int add_ok(uint64_t a, uint64_t b, uint64_t *out) {
  * then sleep on a condition variable so that an idle engine costs no CPU. */
 typedef void (*pool_fn)(void *arg, int ith, int nth);
 
-/* spin iterations before sleeping: short, because on a loaded 2-core machine a spinning thread steals
- * the core from the thread it waits for */
 /* A waiting thread spins for up to POOL_SPIN_MS before it sleeps: waking a sleeper costs tens of
- * microseconds, and a small model issues hundreds of parallel steps per token, each shorter than that. */
+ * microseconds, and a small model issues hundreds of parallel steps per token, each shorter than that. Not
+ * longer: on a loaded 2-core machine a spinning thread steals the core from the thread it waits for (at
+ * 0.2 ms a small model ran 50x slower beside another busy process). */
 #define POOL_SPIN_MS 0.02
 
 static inline void cpu_relax(void) {
@@ -3551,8 +3551,6 @@ static void attn_prepare(darwin_ctx *c, const block *b, int kv, int n, int pos) 
 
 typedef struct attn_job { darwin_ctx *c; int kv, n, pos; } attn_job;
 
-/* softmax attention for a thread's share of (token, KV head) pairs: each cached K/V row is decoded once for
- * all the query heads that share it (GQA), each head's sums kept in the same order; gated by σ(g) */
 /* a K/V cache row as f32: f16 with the vector converter, the other cache types by their decoder */
 static void kv_row(const qtype *q, const uint8_t *src, float *dst, int n) {
     if (q->id == 1) kl_set.f16_row(src, dst, n); else q->deq(src, dst, n);
@@ -3563,8 +3561,9 @@ VEC_CLONES static void attn_axpy(float *restrict acc, float cf, float w, const f
     LANES16(n, { acc[j] = acc[j] * cf + w * v[j]; });
 }
 
-/* One pass over the cache per (token, KV head) pair: each K and V row is converted once for the query heads
- * that share it, and an online softmax (running maximum m, sum l) weights the V rows as they come. */
+/* Softmax attention for a thread's share of (token, KV head) pairs, gated by σ(g): one pass over the cache,
+ * each K and V row converted once for all the query heads that share it (GQA), and an online softmax
+ * (running maximum m, sum l) weighting the V rows as they come. */
 static void attn_heads(void *arg, int ith, int nth) {
     const attn_job *j = arg;
     const darwin_ctx *c = j->c;

@@ -505,10 +505,6 @@ KL_AVX512V static inline __m512 kla_iq5kv_regs(const uint8_t *b, __m512i *v, flo
     return kla_sc_iq45k(b);
 }
 
-/* For each KT type: the block decoder (word rows stored into the pair layout) and a one-token row dot that
- * multiplies the word rows straight from the registers with the activation words (no store and reload),
- * keeping the 16 lane accumulators in a register. Its float steps per lane are those of the chunk kernel:
- * acc += ((float)isum * sc) * da, chunk after chunk, so the result has the same bits as the tile path. */
 /* The one-token dot streams its row from memory and decodes fast enough that the hardware prefetcher alone
  * leaves it waiting on loads (half the bandwidth, measured): each block asks for the three cache lines that
  * a block up to 192 bytes long spans, KLA_PF bytes ahead (past the row end too: a prefetch never faults). */
@@ -518,6 +514,11 @@ KL_AVX512V static inline __m512 kla_iq5kv_regs(const uint8_t *b, __m512i *v, flo
         _mm_prefetch((const char *)(b) + KLA_PF + 64, _MM_HINT_T0); \
         _mm_prefetch((const char *)(b) + KLA_PF + 128, _MM_HINT_T0); \
     } while (0)
+
+/* For each register decoder: the block decoder (word rows stored into the pair layout) and a one-token row
+ * dot that multiplies the word rows straight from the registers with the activation words (no store and
+ * reload), keeping the 16 lane accumulators in a register. Its float steps per lane are those of the chunk
+ * kernel: acc += ((float)isum * sc) * da, chunk after chunk, so the result has the same bits as the tile path. */
 #define KLA_KT_FUNCS(nm, tgt) \
 tgt static void kl_dec_##nm##_avx512(const uint8_t *b, int16_t *vl, float *sc, float D) { \
     __m512i v[8]; \
